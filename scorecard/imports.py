@@ -1,0 +1,456 @@
+"""CSV imports of METRICS.md: org units, people, measurements.
+
+Each import validates every line, reports each problem with its line and
+column, and saves nothing from a file that has any problem.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from typing import IO, Iterable, Iterator
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import connection, transaction
+from django.utils.translation import gettext as _
+
+from .models import Measure, Measurement, OrgUnit, Person
+
+ORG_COLUMNS = ("code", "name", "parent")
+PEOPLE_COLUMNS = ("employee_code", "name", "email", "unit", "role", "manager")
+MAX_REPORTED_ERRORS = 200
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_CODE_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_CHUNK = 5000
+
+
+@dataclass
+class LineError:
+    line: int
+    column: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"line": self.line, "column": self.column, "message": self.message}
+
+    def __str__(self) -> str:
+        if self.column:
+            return _("line %(line)s, column %(column)s: %(message)s") % self.as_dict()
+        return _("line %(line)s: %(message)s") % self.as_dict()
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    values: int = 0
+    created: int = 0
+    updated: int = 0
+
+
+class ImportFailed(Exception):
+    """The file has problems; nothing from it was saved."""
+
+    def __init__(self, errors: list[LineError], total: int | None = None):
+        self.errors = errors[:MAX_REPORTED_ERRORS]
+        self.total = total if total is not None else len(errors)
+        super().__init__("; ".join(str(e) for e in self.errors[:5]))
+
+
+@dataclass
+class _Errors:
+    items: list[LineError] = field(default_factory=list)
+    total: int = 0
+
+    def add(self, line: int, column: str, message: str) -> None:
+        self.total += 1
+        if len(self.items) < MAX_REPORTED_ERRORS:
+            self.items.append(LineError(line, column, message))
+
+    def raise_if_any(self) -> None:
+        if self.total:
+            raise ImportFailed(self.items, self.total)
+
+
+def _text_stream(source: IO | str | bytes) -> IO[str]:
+    """A text stream of UTF-8 CSV; a UTF-8 BOM is accepted and dropped."""
+    if isinstance(source, bytes):
+        return io.StringIO(source.decode("utf-8-sig"))
+    if isinstance(source, str):
+        return io.StringIO(source.removeprefix("\ufeff"))
+    sample = source.read(0)
+    if isinstance(sample, bytes):
+        return codecs.getreader("utf-8-sig")(source)
+    return source
+
+
+def _rows(source, errors: _Errors) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    stream = _text_stream(source)
+    reader = csv.reader(stream)
+    try:
+        header = next(reader)
+    except StopIteration:
+        errors.add(1, "", _("The file is empty: a header row is required."))
+        errors.raise_if_any()
+    except UnicodeDecodeError:
+        errors.add(1, "", _("The file is not UTF-8 text."))
+        errors.raise_if_any()
+    header = [h.strip() for h in header]
+    if header and header[0].startswith("\ufeff"):
+        header[0] = header[0][1:]
+
+    def body() -> Iterator[tuple[int, list[str]]]:
+        try:
+            for row in reader:
+                if not any(cell.strip() for cell in row):
+                    continue
+                yield reader.line_num, row
+        except UnicodeDecodeError:
+            errors.add(reader.line_num + 1, "", _("The file is not UTF-8 text."))
+        except csv.Error as exc:
+            errors.add(reader.line_num, "", _("The line cannot be read as CSV: %(error)s") % {"error": exc})
+
+    return header, body()
+
+
+def _check_header(header: list[str], expected: Iterable[str], errors: _Errors) -> dict[str, int]:
+    expected = tuple(expected)
+    seen: dict[str, int] = {}
+    for index, name in enumerate(header):
+        if name not in expected:
+            errors.add(1, name or str(index + 1), _("Unknown column “%(name)s”.") % {"name": name})
+        elif name in seen:
+            errors.add(1, name, _("Column “%(name)s” appears twice.") % {"name": name})
+        else:
+            seen[name] = index
+    for name in expected:
+        if name not in seen:
+            errors.add(1, name, _("Required column “%(name)s” is missing.") % {"name": name})
+    errors.raise_if_any()
+    return seen
+
+
+def _cell(row: list[str], index: int) -> str:
+    return row[index].strip() if index < len(row) else ""
+
+
+def _check_width(line: int, row: list[str], header: list[str], errors: _Errors) -> None:
+    if len(row) > len(header):
+        errors.add(line, "", _("The line has %(n)s cells but the header has %(h)s.") % {"n": len(row), "h": len(header)})
+
+
+# ----------------------------------------------------------------- org units
+
+
+def _compute_paths() -> None:
+    """Rewrite every unit's materialised path and depth from the parent links."""
+    units = list(OrgUnit.objects.only("pk", "parent_id", "path", "depth"))
+    by_id = {u.pk: u for u in units}
+    changed = []
+
+    def path_of(unit: OrgUnit) -> str:
+        parts = []
+        node = unit
+        while node is not None:
+            parts.append(str(node.pk))
+            node = by_id.get(node.parent_id)
+        return "/" + "/".join(reversed(parts)) + "/"
+
+    for unit in units:
+        path = path_of(unit)
+        depth = path.count("/") - 2
+        if unit.path != path or unit.depth != depth:
+            unit.path, unit.depth = path, depth
+            changed.append(unit)
+    OrgUnit.objects.bulk_update(changed, ["path", "depth"], batch_size=500)
+
+
+@transaction.atomic
+def import_org(source) -> ImportResult:
+    """Create or update org units from `code,name,parent`."""
+    errors = _Errors()
+    header, body = _rows(source, errors)
+    cols = _check_header(header, ORG_COLUMNS, errors)
+    existing = {u.code: u for u in OrgUnit.objects.all()}
+    person_codes = set(Person.objects.values_list("employee_code", flat=True))
+    in_file: dict[str, tuple[int, str, str]] = {}
+    for line, row in body:
+        _check_width(line, row, header, errors)
+        code, name, parent = (_cell(row, cols[c]) for c in ORG_COLUMNS)
+        if not code:
+            errors.add(line, "code", _("The code is empty."))
+            continue
+        if not _CODE_RE.match(code):
+            errors.add(line, "code", _("A code may hold only letters, digits, “_”, “-” and “.”."))
+        if code in in_file:
+            errors.add(line, "code", _("Unit %(code)s appears twice in the file (first on line %(first)s).") % {"code": code, "first": in_file[code][0]})
+            continue
+        if code in person_codes:
+            errors.add(line, "code", _("%(code)s is already an employee code.") % {"code": code})
+        if not name:
+            errors.add(line, "name", _("The name is empty."))
+        in_file[code] = (line, name, parent)
+    # Parents and the single root, over the tree as it will be.
+    ids = {u.pk: code for code, u in existing.items()}
+    parent_of = {code: ids.get(u.parent_id, "") for code, u in existing.items()}
+    for code, (line, _name, parent) in in_file.items():
+        if parent and parent not in in_file and parent not in existing:
+            errors.add(line, "parent", _("Parent unit %(parent)s is neither in the file nor already loaded.") % {"parent": parent})
+        parent_of[code] = parent
+    roots = sorted(code for code, parent in parent_of.items() if not parent)
+    if len(roots) > 1:
+        for code in roots:
+            if code in in_file:
+                errors.add(in_file[code][0], "parent", _("Only one unit, the center, may have no parent; roots would be: %(roots)s.") % {"roots": ", ".join(roots)})
+    for code, (line, _name, _parent) in in_file.items():
+        seen = {code}
+        node = parent_of.get(code)
+        while node:
+            if node in seen:
+                errors.add(line, "parent", _("Unit %(code)s would be its own ancestor (a cycle in the org tree).") % {"code": code})
+                break
+            seen.add(node)
+            node = parent_of.get(node)
+    errors.raise_if_any()
+
+    result = ImportResult(rows=len(in_file))
+    created = set()
+    for code, (_line, name, _parent) in in_file.items():
+        unit = existing.get(code)
+        if unit is None:
+            existing[code] = OrgUnit.objects.create(code=code, name=name)
+            created.add(code)
+            result.created += 1
+        elif unit.name != name:
+            unit.name = name
+            unit.save(update_fields=["name"])
+            result.updated += 1
+    for code, (_line, _name, parent) in in_file.items():
+        unit = existing[code]
+        parent_id = existing[parent].pk if parent else None
+        if unit.parent_id != parent_id:
+            unit.parent_id = parent_id
+            unit.save(update_fields=["parent"])
+            if code not in created:
+                result.updated += 1
+    _compute_paths()
+    return result
+
+
+# -------------------------------------------------------------------- people
+
+
+@transaction.atomic
+def import_people(source) -> ImportResult:
+    """Create or update people from `employee_code,name,email,unit,role,manager`."""
+    errors = _Errors()
+    header, body = _rows(source, errors)
+    cols = _check_header(header, PEOPLE_COLUMNS, errors)
+    units = dict(OrgUnit.objects.values_list("code", "pk"))
+    existing = {p.employee_code: p for p in Person.objects.all()}
+    roles = set(Person.Role.values)
+    in_file: dict[str, dict] = {}
+    for line, row in body:
+        _check_width(line, row, header, errors)
+        rec = {c: _cell(row, cols[c]) for c in PEOPLE_COLUMNS}
+        rec["line"] = line
+        code = rec["employee_code"]
+        if not code:
+            errors.add(line, "employee_code", _("The employee code is empty."))
+            continue
+        if not _CODE_RE.match(code):
+            errors.add(line, "employee_code", _("A code may hold only letters, digits, “_”, “-” and “.”."))
+        if code in in_file:
+            errors.add(line, "employee_code", _("Employee %(code)s appears twice in the file (first on line %(first)s).") % {"code": code, "first": in_file[code]["line"]})
+            continue
+        if code in units:
+            errors.add(line, "employee_code", _("%(code)s is already an org-unit code.") % {"code": code})
+        if not rec["name"]:
+            errors.add(line, "name", _("The name is empty."))
+        if rec["email"]:
+            try:
+                validate_email(rec["email"])
+            except ValidationError:
+                errors.add(line, "email", _("“%(email)s” is not an email address.") % {"email": rec["email"]})
+        if rec["unit"] not in units:
+            errors.add(line, "unit", _("Unknown org unit “%(unit)s”.") % {"unit": rec["unit"]})
+        if rec["role"] not in roles:
+            errors.add(line, "role", _("Unknown role “%(role)s”: use agent, manager, hr or director.") % {"role": rec["role"]})
+        in_file[code] = rec
+    ids = {p.pk: code for code, p in existing.items()}
+    manager_of = {code: ids.get(p.manager_id, "") for code, p in existing.items()}
+    for code, rec in in_file.items():
+        manager = rec["manager"]
+        if manager and manager not in in_file and manager not in existing:
+            errors.add(rec["line"], "manager", _("Manager %(code)s is neither in the file nor already loaded.") % {"code": manager})
+        manager_of[code] = manager
+    for code, rec in in_file.items():
+        seen = {code}
+        node = manager_of.get(code)
+        while node:
+            if node in seen:
+                errors.add(rec["line"], "manager", _("%(code)s would be their own manager (a cycle of managers).") % {"code": code})
+                break
+            seen.add(node)
+            node = manager_of.get(node)
+    errors.raise_if_any()
+
+    result = ImportResult(rows=len(in_file))
+    moved: list[Person] = []
+    for code, rec in in_file.items():
+        person = existing.get(code)
+        unit_id = units[rec["unit"]]
+        if person is None:
+            person = Person(employee_code=code, name=rec["name"], email=rec["email"], unit_id=unit_id, role=rec["role"])
+            person.set_unusable_password()
+            person.save()
+            existing[code] = person
+            result.created += 1
+            continue
+        wanted = {"name": rec["name"], "email": rec["email"], "role": rec["role"], "unit_id": unit_id}
+        changed = [f for f, v in wanted.items() if getattr(person, f) != v]
+        if changed:
+            if "unit_id" in changed:
+                moved.append(person)
+            for f in changed:
+                setattr(person, f, wanted[f])
+            person.save(update_fields=[f.removesuffix("_id") for f in changed])
+            result.updated += 1
+    for code, rec in in_file.items():
+        person = existing[code]
+        manager_id = existing[rec["manager"]].pk if rec["manager"] else None
+        if person.manager_id != manager_id:
+            person.manager_id = manager_id
+            person.save(update_fields=["manager"])
+    for person in moved:
+        person_rows_follow_unit(person)
+    return result
+
+
+def person_rows_follow_unit(person: Person) -> int:
+    """Count a moved person's measurements toward their new unit (the current org decides subtrees)."""
+    return Measurement.objects.filter(person=person).exclude(unit_id=person.unit_id).update(unit_id=person.unit_id)
+
+
+# -------------------------------------------------------------- measurements
+
+_UPSERT_PERSON = (
+    "INSERT INTO scorecard_measurement (date, unit_id, person_id, measure_id, value) "
+    "VALUES (%s, %s, %s, %s, %s) "
+    "ON CONFLICT (person_id, date, measure_id) WHERE person_id IS NOT NULL "
+    "DO UPDATE SET value = excluded.value, unit_id = excluded.unit_id"
+)
+_UPSERT_UNIT = (
+    "INSERT INTO scorecard_measurement (date, unit_id, person_id, measure_id, value) "
+    "VALUES (%s, %s, NULL, %s, %s) "
+    "ON CONFLICT (unit_id, date, measure_id) WHERE person_id IS NULL "
+    "DO UPDATE SET value = excluded.value"
+)
+
+
+def _flush(cursor, person_rows: list, unit_rows: list) -> None:
+    if person_rows:
+        cursor.executemany(_UPSERT_PERSON, person_rows)
+        person_rows.clear()
+    if unit_rows:
+        cursor.executemany(_UPSERT_UNIT, unit_rows)
+        unit_rows.clear()
+
+
+def import_measurements(source, progress=None) -> ImportResult:
+    """Load `date,subject,<measure>,…`; a re-imported (date, subject, measure) replaces its value.
+
+    Rows are written in chunks inside one transaction while the file is
+    read, and the transaction is rolled back if any line has a problem:
+    the whole file is checked, memory stays flat, nothing is half-saved.
+    """
+    errors = _Errors()
+    header, body = _rows(source, errors)
+    measures = dict(Measure.objects.values_list("code", "pk"))
+    measure_cols: list[tuple[int, str, int]] = []
+    seen = set()
+    for index, name in enumerate(header):
+        if index == 0 and name != "date":
+            errors.add(1, name or "1", _("The first column must be “date”."))
+        elif index == 1 and name != "subject":
+            errors.add(1, name or "2", _("The second column must be “subject”."))
+        elif index > 1:
+            if name in seen:
+                errors.add(1, name, _("Column “%(name)s” appears twice.") % {"name": name})
+            elif name not in measures:
+                errors.add(1, name or str(index + 1), _("Unknown column “%(name)s”: not a measure code.") % {"name": name})
+            else:
+                measure_cols.append((index, name, measures[name]))
+            seen.add(name)
+    if len(header) < 2:
+        errors.add(1, "", _("The header needs “date”, “subject” and at least one measure code."))
+    errors.raise_if_any()
+
+    subjects: dict[str, tuple[int | None, int | None]] = {code: (pk, None) for code, pk in OrgUnit.objects.values_list("code", "pk")}
+    for code, pk, unit_id in Person.objects.values_list("employee_code", "pk", "unit_id"):
+        subjects[code] = (unit_id, pk)
+    dates: dict[str, dt.date | None] = {}
+    result = ImportResult()
+    person_rows: list[tuple] = []
+    unit_rows: list[tuple] = []
+    width = len(header)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for line, row in body:
+                result.rows += 1
+                if len(row) > width:
+                    errors.add(line, "", _("The line has %(n)s cells but the header has %(h)s.") % {"n": len(row), "h": width})
+                raw_date = row[0].strip() if row else ""
+                day = dates.get(raw_date, False)
+                if day is False:
+                    day = None
+                    if _DATE_RE.match(raw_date):
+                        try:
+                            day = dt.date.fromisoformat(raw_date)
+                        except ValueError:
+                            pass
+                    dates[raw_date] = day
+                if day is None:
+                    errors.add(line, "date", _("“%(value)s” is not a date (YYYY-MM-DD).") % {"value": raw_date})
+                code = row[1].strip() if len(row) > 1 else ""
+                target = subjects.get(code)
+                if target is None:
+                    errors.add(line, "subject", _("Unknown subject “%(code)s”: not an employee or org-unit code.") % {"code": code})
+                elif target[0] is None:
+                    errors.add(line, "subject", _("%(code)s belongs to no org unit, so the value would count nowhere.") % {"code": code})
+                    target = None
+                for index, name, measure_id in measure_cols:
+                    cell = row[index].strip() if index < len(row) else ""
+                    if not cell:
+                        continue  # blank: no data, not zero
+                    try:
+                        value = float(cell)
+                    except ValueError:
+                        errors.add(line, name, _("“%(value)s” is not a number.") % {"value": cell})
+                        continue
+                    if not math.isfinite(value):
+                        errors.add(line, name, _("“%(value)s” is not a number.") % {"value": cell})
+                    elif value < 0:
+                        errors.add(line, name, _("%(value)s is negative: measures are counts and amounts.") % {"value": cell})
+                    elif target is not None and day is not None and not errors.total:
+                        unit_id, person_id = target
+                        if person_id is None:
+                            unit_rows.append((day, unit_id, measure_id, value))
+                        else:
+                            person_rows.append((day, unit_id, person_id, measure_id, value))
+                        result.values += 1
+                if len(person_rows) + len(unit_rows) >= _CHUNK:
+                    _flush(cursor, person_rows, unit_rows)
+                    if progress:
+                        progress(result)
+            if not errors.total:
+                _flush(cursor, person_rows, unit_rows)
+        errors.raise_if_any()  # rolls the transaction back
+    if result.rows == 0:
+        raise ImportFailed([LineError(2, "", _("The file has a header but no data lines."))])
+    return result

@@ -1,0 +1,42 @@
+from django.db import migrations
+
+
+def install(apps, schema_editor):
+    from scorecard.calculations import parse_formula
+    from scorecard.default_library import KPIS, MEASURES, PERSPECTIVES
+
+    Perspective = apps.get_model("scorecard", "Perspective")
+    Measure = apps.get_model("scorecard", "Measure")
+    Kpi = apps.get_model("scorecard", "Kpi")
+    KpiTerm = apps.get_model("scorecard", "KpiTerm")
+    perspectives = {}
+    for order, (code, name, name_zh, question, question_zh) in enumerate(PERSPECTIVES):
+        perspectives[code], _ = Perspective.objects.get_or_create(
+            code=code,
+            defaults=dict(name=name, name_zh=name_zh, question=question, question_zh=question_zh, weight=25, order=order),
+        )
+    measures = {}
+    for code, name, name_zh, description in MEASURES:
+        measures[code], _ = Measure.objects.get_or_create(
+            code=code, defaults=dict(name=name, name_zh=name_zh, description=description)
+        )
+    for order, row in enumerate(KPIS):
+        (code, perspective, formula, unit, direction, baseline, typical, excellent, weight,
+         name, name_zh, definition, definition_zh) = row
+        if Kpi.objects.filter(code=code).exists():
+            continue
+        parsed = parse_formula(formula)
+        kpi = Kpi.objects.create(
+            code=code, perspective=perspectives[perspective], formula=parsed.canonical(), factor=parsed.factor,
+            unit=unit, direction=direction, baseline=baseline, typical=typical, excellent=excellent,
+            weight=weight, name=name, name_zh=name_zh, definition=definition, definition_zh=definition_zh,
+            order=order,
+        )
+        for part, codes in (("num", parsed.numerator), ("den", parsed.denominator)):
+            for m in codes:
+                KpiTerm.objects.create(kpi=kpi, measure=measures[m], part=part)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("scorecard", "0001_initial")]
+    operations = [migrations.RunPython(install, migrations.RunPython.noop)]

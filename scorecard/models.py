@@ -1,0 +1,323 @@
+"""Org structure, people and the balanced-scorecard library (METRICS.md)."""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+def _localized(obj, field: str) -> str:
+    """Return the zh-Hans text of `field` when that is the active language and it is set."""
+    if (get_language() or "").lower().startswith("zh"):
+        return getattr(obj, f"{field}_zh") or getattr(obj, field)
+    return getattr(obj, field)
+
+
+class OrgUnit(models.Model):
+    """A node of the org tree: the center, a department, a team, at any depth."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    # Materialised path of primary keys, "/1/4/17/": a subtree is one
+    # `path LIKE '/1/4/%'` query (scorecard and visibility selectors).
+    path = models.CharField(max_length=500, db_index=True, editable=False, default="")
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name = _("org unit")
+        verbose_name_plural = _("org units")
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+    @property
+    def kind(self) -> str:
+        return "unit"
+
+
+class PersonManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, employee_code, password=None, **extra):
+        if not employee_code:
+            raise ValueError("An employee code is required.")
+        extra.setdefault("email", "")
+        extra["email"] = self.normalize_email(extra["email"])
+        person = self.model(employee_code=employee_code, **extra)
+        if password:
+            person.set_password(password)
+        else:
+            person.set_unusable_password()
+        person.save(using=self._db)
+        return person
+
+    def create_superuser(self, employee_code, password=None, **extra):
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        extra.setdefault("role", Person.Role.DIRECTOR)
+        return self.create_user(employee_code, password, **extra)
+
+
+class Person(AbstractBaseUser, PermissionsMixin):
+    """Someone who works in the center; the employee code is the login."""
+
+    class Role(models.TextChoices):
+        AGENT = "agent", _("Agent")
+        MANAGER = "manager", _("Manager")
+        HR = "hr", _("HR")
+        DIRECTOR = "director", _("Director")
+
+    employee_code = models.CharField(_("employee code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("email"), blank=True)
+    unit = models.ForeignKey(
+        OrgUnit, verbose_name=_("unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="people"
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.AGENT)
+    manager = models.ForeignKey(
+        "self", verbose_name=_("manager"), null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("staff status"), default=False)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = PersonManager()
+
+    USERNAME_FIELD = "employee_code"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta:
+        ordering = ["employee_code"]
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+
+    def __str__(self):
+        return f"{self.employee_code} {self.name}"
+
+    @property
+    def code(self) -> str:
+        return self.employee_code
+
+    @property
+    def kind(self) -> str:
+        return "person"
+
+    @property
+    def sees_whole_center(self) -> bool:
+        return self.is_superuser or self.role in (self.Role.HR, self.Role.DIRECTOR)
+
+    @property
+    def can_edit_library(self) -> bool:
+        return self.is_superuser or self.role == self.Role.DIRECTOR
+
+    @property
+    def can_import_data(self) -> bool:
+        return self.is_superuser or self.role in (self.Role.HR, self.Role.DIRECTOR)
+
+    def get_full_name(self):
+        return self.name
+
+    def get_short_name(self):
+        return self.name
+
+
+class Perspective(models.Model):
+    """One of the four balanced-scorecard perspectives, with its weight in the overall score."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=100, blank=True)
+    question = models.CharField(_("question"), max_length=200, blank=True)
+    question_zh = models.CharField(_("question (Chinese)"), max_length=200, blank=True)
+    weight = models.FloatField(_("weight"), default=25)
+    order = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "code"]
+        verbose_name = _("perspective")
+        verbose_name_plural = _("perspectives")
+        constraints = [models.CheckConstraint(condition=Q(weight__gt=0), name="perspective_weight_positive")]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return _localized(self, "name")
+
+    @property
+    def question_label(self) -> str:
+        return _localized(self, "question")
+
+
+class Measure(models.Model):
+    """A raw additive count or amount from the contact-center systems."""
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    description_zh = models.TextField(_("description (Chinese)"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("measure")
+        verbose_name_plural = _("measures")
+
+    def __str__(self):
+        return self.code
+
+    @property
+    def label(self) -> str:
+        return _localized(self, "name")
+
+
+class Kpi(models.Model):
+    """A formula over measures, with thresholds and a weight in its perspective."""
+
+    class Direction(models.TextChoices):
+        HIGHER = "higher", _("Higher is better")
+        LOWER = "lower", _("Lower is better")
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200, blank=True)
+    definition = models.TextField(_("definition"), blank=True)
+    definition_zh = models.TextField(_("definition (Chinese)"), blank=True)
+    perspective = models.ForeignKey(
+        Perspective, verbose_name=_("perspective"), on_delete=models.PROTECT, related_name="kpis"
+    )
+    formula = models.CharField(_("formula"), max_length=500)
+    # The parsed formula: value = factor × Σ numerator / Σ denominator (or Σ numerator).
+    factor = models.FloatField(default=1, editable=False)
+    unit = models.CharField(_("unit"), max_length=32, blank=True)
+    direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices)
+    baseline = models.FloatField(_("baseline"))
+    typical = models.FloatField(_("typical"))
+    excellent = models.FloatField(_("excellent"))
+    weight = models.FloatField(_("weight"))
+    min_sample = models.PositiveIntegerField(
+        _("minimum sample"),
+        null=True,
+        blank=True,
+        help_text=_("Below this denominator total the value is shown but not scored."),
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords(excluded_fields=["factor", "order"])
+
+    class Meta:
+        ordering = ["perspective__order", "order", "code"]
+        verbose_name = _("KPI")
+        verbose_name_plural = _("KPIs")
+        constraints = [models.CheckConstraint(condition=Q(weight__gt=0), name="kpi_weight_positive")]
+
+    def __str__(self):
+        return self.code
+
+    @property
+    def label(self) -> str:
+        return _localized(self, "name")
+
+    @property
+    def definition_label(self) -> str:
+        return _localized(self, "definition")
+
+
+class KpiTerm(models.Model):
+    """A measure summed into a KPI's numerator or denominator."""
+
+    class Part(models.TextChoices):
+        NUMERATOR = "num", _("numerator")
+        DENOMINATOR = "den", _("denominator")
+
+    kpi = models.ForeignKey(Kpi, on_delete=models.CASCADE, related_name="terms")
+    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="kpi_terms")
+    part = models.CharField(max_length=3, choices=Part.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kpi", "measure", "part"], name="kpi_term_unique")]
+
+
+class Measurement(models.Model):
+    """One value of one measure for one subject (a person or an org unit) on one day.
+
+    `unit` is the unit the row counts toward: the subject itself, or the
+    person's unit (kept in step when a person moves, see services.person_move_rows).
+    A blank CSV cell stores no row: no row means no data, not zero.
+    """
+
+    date = models.DateField()
+    unit = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="+")
+    value = models.FloatField()
+
+    class Meta:
+        constraints = [
+            # The upsert targets of import_measurements: one value per (date, subject, measure).
+            models.UniqueConstraint(
+                fields=["person", "date", "measure"],
+                condition=Q(person__isnull=False),
+                name="measurement_person_day_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["unit", "date", "measure"],
+                condition=Q(person__isnull=True),
+                name="measurement_unit_day_unique",
+            ),
+            models.CheckConstraint(condition=Q(value__gte=0), name="measurement_value_not_negative"),
+        ]
+        indexes = [
+            # Covering index for the subtree sum of selectors.measure_sums:
+            # WHERE unit_id IN (...) AND date BETWEEN ... GROUP BY measure_id.
+            models.Index(fields=["unit", "date", "measure", "value"], name="measurement_unit_sum"),
+        ]
+
+
+class ImportJob(models.Model):
+    """An uploaded CSV file, validated and loaded by a Celery worker."""
+
+    class Kind(models.TextChoices):
+        MEASUREMENTS = "measurements", _("Measurements")
+        ORG = "org", _("Org units")
+        PEOPLE = "people", _("People")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Loaded")
+        FAILED = "failed", _("Refused")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/", blank=True)
+    filename = models.CharField(_("file name"), max_length=255)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    values = models.PositiveIntegerField(_("values"), default=0)
+    # [{"line": 3, "column": "fcr", "message": "..."}], at most a few hundred.
+    errors = models.JSONField(default=list, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+
+    def __str__(self):
+        return f"{self.kind} {self.filename} ({self.status})"
