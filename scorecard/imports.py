@@ -301,7 +301,6 @@ def import_people(source) -> ImportResult:
     errors.raise_if_any()
 
     result = ImportResult(rows=len(in_file))
-    moved: list[Person] = []
     for code, rec in in_file.items():
         person = existing.get(code)
         unit_id = units[rec["unit"]]
@@ -315,8 +314,6 @@ def import_people(source) -> ImportResult:
         wanted = {"name": rec["name"], "email": rec["email"], "role": rec["role"], "unit_id": unit_id}
         changed = [f for f, v in wanted.items() if getattr(person, f) != v]
         if changed:
-            if "unit_id" in changed:
-                moved.append(person)
             for f in changed:
                 setattr(person, f, wanted[f])
             person.save(update_fields=[f.removesuffix("_id") for f in changed])
@@ -327,14 +324,7 @@ def import_people(source) -> ImportResult:
         if person.manager_id != manager_id:
             person.manager_id = manager_id
             person.save(update_fields=["manager"])
-    for person in moved:
-        person_rows_follow_unit(person)
     return result
-
-
-def person_rows_follow_unit(person: Person) -> int:
-    """Count a moved person's measurements toward their new unit (the current org decides subtrees)."""
-    return Measurement.objects.filter(person=person).exclude(unit_id=person.unit_id).update(unit_id=person.unit_id)
 
 
 # -------------------------------------------------------------- measurements

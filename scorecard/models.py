@@ -42,6 +42,38 @@ class OrgUnit(models.Model):
     def kind(self) -> str:
         return "unit"
 
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.parent_id is None:
+            if OrgUnit.objects.filter(parent__isnull=True).exclude(pk=self.pk).exists():
+                raise ValidationError({"parent": _("Only one unit, the center, may have no parent.")})
+        elif self.pk and (
+            self.parent_id == self.pk
+            or OrgUnit.objects.filter(pk=self.parent_id, path__startswith=self.path or "/-").exists()
+        ):
+            raise ValidationError({"parent": _("A unit cannot be placed beneath itself (a cycle in the org tree).")})
+        if Person.objects.filter(employee_code=self.code).exists():
+            raise ValidationError({"code": _("This code is already an employee code.")})
+
+    def save(self, *args, **kwargs):
+        """Save, then keep the materialised path of this unit and its subtree in step."""
+        super().save(*args, **kwargs)
+        parent_path = "/"
+        if self.parent_id:
+            parent_path = OrgUnit.objects.filter(pk=self.parent_id).values_list("path", flat=True).get()
+        path = f"{parent_path}{self.pk}/"
+        if path == self.path:
+            return
+        old, self.path, self.depth = self.path, path, path.count("/") - 2
+        OrgUnit.objects.filter(pk=self.pk).update(path=self.path, depth=self.depth)
+        if old:
+            moved = list(OrgUnit.objects.filter(path__startswith=old).exclude(pk=self.pk))
+            for unit in moved:
+                unit.path = path + unit.path[len(old):]
+                unit.depth = unit.path.count("/") - 2
+            OrgUnit.objects.bulk_update(moved, ["path", "depth"], batch_size=500)
+
 
 class PersonManager(BaseUserManager):
     use_in_migrations = True
@@ -122,6 +154,20 @@ class Person(AbstractBaseUser, PermissionsMixin):
     @property
     def can_import_data(self) -> bool:
         return self.is_superuser or self.role in (self.Role.HR, self.Role.DIRECTOR)
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        super().clean()
+        if OrgUnit.objects.filter(code=self.employee_code).exists():
+            raise ValidationError({"employee_code": _("This code is already an org-unit code.")})
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        update_fields = kwargs.get("update_fields")
+        if self.unit_id and (update_fields is None or "unit" in update_fields or "unit_id" in update_fields):
+            # A person's rows count toward their current unit (the scorecard's subtree rule).
+            Measurement.objects.filter(person=self).exclude(unit_id=self.unit_id).update(unit_id=self.unit_id)
 
     def get_full_name(self):
         return self.name
@@ -253,7 +299,7 @@ class Measurement(models.Model):
     """One value of one measure for one subject (a person or an org unit) on one day.
 
     `unit` is the unit the row counts toward: the subject itself, or the
-    person's unit (kept in step when a person moves, see services.person_move_rows).
+    person's unit (kept in step when a person moves, see Person.save).
     A blank CSV cell stores no row: no row means no data, not zero.
     """
 
