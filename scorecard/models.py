@@ -1,5 +1,7 @@
 """Org structure, people and the balanced-scorecard library (METRICS.md)."""
 
+import secrets
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
@@ -293,6 +295,29 @@ class KpiTerm(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["kpi", "measure", "part"], name="kpi_term_unique")]
+
+
+class LibraryVersion(models.Model):
+    """A token renewed on every change to perspectives, measures, KPIs or formulas.
+
+    Each process caches the loaded library per token (selectors.library_load),
+    so a scorecard costs one tiny query instead of three, and a change made in
+    any process is seen by all of them at their next read. A random token, not
+    a counter: a rolled-back change cannot leave a stale library under a
+    number that a later change reuses.
+    """
+
+    version = models.BigIntegerField(default=0)
+
+    @classmethod
+    def bump(cls) -> None:
+        token = secrets.randbits(62)
+        if not cls.objects.filter(pk=1).update(version=token):
+            cls.objects.update_or_create(pk=1, defaults={"version": token})
+
+    @classmethod
+    def current(cls) -> int:
+        return cls.objects.filter(pk=1).values_list("version", flat=True).first() or 0
 
 
 class Measurement(models.Model):

@@ -18,7 +18,9 @@ from .calculations import (
     build_scorecard,
     kpi_value,
 )
-from .models import Kpi, KpiTerm, Measurement, OrgUnit, Person, Perspective
+from django.utils.translation import get_language
+
+from .models import Kpi, KpiTerm, LibraryVersion, Measurement, OrgUnit, Person, Perspective
 
 # ---------------------------------------------------------------- visibility
 # The one rule: an agent sees themself; a manager sees their unit's subtree
@@ -143,8 +145,22 @@ class Library:
         return {self.measure_codes[m]: v for m, v in sums_by_id.items() if m in self.measure_codes}
 
 
+_LIBRARY_CACHE: dict[tuple[int, str], Library] = {}
+
+
 def library_load() -> Library:
-    """Load perspectives, KPIs and their formulas (3 queries)."""
+    """Return perspectives, KPIs and their formulas: 1 query when cached, 4 when the library changed."""
+    key = (LibraryVersion.current(), get_language() or "")
+    library = _LIBRARY_CACHE.get(key)
+    if library is None:
+        library = _library_query()
+        for stale in [k for k in _LIBRARY_CACHE if k[0] != key[0]]:
+            del _LIBRARY_CACHE[stale]  # only the current version matters
+        _LIBRARY_CACHE[key] = library
+    return library
+
+
+def _library_query() -> Library:
     terms = KpiTerm.objects.select_related("measure").order_by("id")
     kpis = Kpi.objects.order_by("order", "code").prefetch_related(Prefetch("terms", queryset=terms))
     perspectives = Perspective.objects.prefetch_related(Prefetch("kpis", queryset=kpis))

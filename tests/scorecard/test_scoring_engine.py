@@ -155,3 +155,15 @@ def test_hr_and_director_see_the_center(org):
 def test_unknown_code_is_404_like_an_invisible_one(org):
     with pytest.raises(Http404):
         subject_get(org.dirk, "NOPE")
+
+
+def test_library_changes_reach_the_cached_library(org, django_assert_num_queries):
+    from scorecard.models import Kpi
+    from scorecard.services import kpi_update
+
+    put(org.alice, "2026-07-01", first_contact_resolved=739, contacts_handled=1000)
+    assert card_for(org.dirk, "ALICE").kpi("fcr").score == pytest.approx(84.75)
+    with django_assert_num_queries(1):  # the version token only
+        library_load()
+    kpi_update(user=org.dirk, kpi=Kpi.objects.get(code="fcr"), baseline=70, typical=74, excellent=78)
+    assert card_for(org.dirk, "ALICE").kpi("fcr").score == pytest.approx(60 + 20 * 3.9 / 4)
