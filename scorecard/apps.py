@@ -15,5 +15,5 @@ class ScorecardConfig(AppConfig):
             LibraryVersion.bump()
 
         for model in (Perspective, Measure, Kpi, KpiTerm):
-            post_save.connect(bump, sender=model, dispatch_uid=f"library-version-{model.__name__}-save")
-            post_delete.connect(bump, sender=model, dispatch_uid=f"library-version-{model.__name__}-delete")
+            post_save.connect(bump, sender=model, dispatch_uid=f"library-version-{model.__name__}-save", weak=False)
+            post_delete.connect(bump, sender=model, dispatch_uid=f"library-version-{model.__name__}-delete", weak=False)
