@@ -1,0 +1,156 @@
+"""Small inline SVG charts for pages and PDFs (matplotlib, SVG backend, text kept as text).
+
+The charts are drawn on a `matplotlib.figure.Figure` with its own SVG canvas,
+never through pyplot: no global figure registry to leak, and no GUI backend.
+One figure per thread is reused, its artists updated between charts, which
+keeps a chart well under 30 ms instead of paying axes set-up every time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+import re
+import threading
+from collections.abc import Sequence
+from html import escape
+
+WIDTH_PX, HEIGHT_PX = 320, 120
+# Noto Sans CJK SC renders Chinese labels; the browser / WeasyPrint picks the
+# first family it has, since with svg.fonttype "none" the text stays text.
+FONT_FAMILIES = ["Noto Sans CJK SC", "Microsoft YaHei", "DejaVu Sans", "sans-serif"]
+LINE_COLOUR = "#1f4e79"
+BASELINE_COLOUR = "#c0392b"
+EXCELLENT_COLOUR = "#1e7b4a"
+
+_RC = {
+    "svg.fonttype": "none",
+    # A fixed salt makes the ids of <clipPath> and markers deterministic, so the
+    # same chart renders to the same bytes (cacheable, testable).
+    "svg.hashsalt": "scorecard",
+    "font.family": "sans-serif",
+    "font.sans-serif": FONT_FAMILIES,
+    "font.size": 8,
+    "axes.linewidth": 0.6,
+    "axes.edgecolor": "#888888",
+    "xtick.color": "#555555",
+    "ytick.color": "#555555",
+    "xtick.major.size": 2,
+    "ytick.major.size": 2,
+    "xtick.major.width": 0.6,
+    "ytick.major.width": 0.6,
+}
+
+_local = threading.local()
+_SVG_START = re.compile(r"<svg\b")
+_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
+_GROUP_ID = re.compile(r'<g id="[^"]*"')
+_SIZE_ATTRS = re.compile(r'<svg([^>]*?) width="[^"]*" height="[^"]*"')
+
+
+class _Chart:
+    """A figure with its axes and artists, created once per thread and updated per chart.
+
+    Clearing and re-creating axes costs most of a chart's time (tick objects),
+    so the artists are kept and only their data, limits and labels change.
+    """
+
+    def __init__(self):
+        # No matplotlib.use(): the SVG canvas is attached to the figure directly,
+        # so no backend is selected and pyplot's global state is never touched.
+        import matplotlib
+        import matplotlib.ticker
+        from matplotlib.backends.backend_svg import FigureCanvasSVG
+        from matplotlib.figure import Figure
+
+        self.matplotlib = matplotlib
+        with matplotlib.rc_context(_RC):
+            self.fig = Figure(figsize=(WIDTH_PX / 72, HEIGHT_PX / 72), dpi=72)
+            FigureCanvasSVG(self.fig)
+            ax = self.ax = self.fig.add_axes((0.16, 0.2, 0.82, 0.75))
+            self.baseline = ax.axhline(0, color=BASELINE_COLOUR, linestyle=(0, (4, 3)), linewidth=0.8)
+            self.excellent = ax.axhline(0, color=EXCELLENT_COLOUR, linestyle=(0, (4, 3)), linewidth=0.8)
+            (self.line,) = ax.plot([], [], color=LINE_COLOUR, linewidth=1.4, marker="o", markersize=2.2)
+            self.empty = ax.text(0.5, 0.5, "—", transform=ax.transAxes, ha="center", va="center", color="#999999")
+            ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=4))
+            ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _pos: _number(v)))
+            ax.spines["top"].set_visible(False)
+            ax.spines["right"].set_visible(False)
+            ax.tick_params(labelsize=8, pad=1.5)
+            ax.set_ylabel(" ", fontsize=8, labelpad=2)
+
+
+def _chart() -> _Chart:
+    chart = getattr(_local, "chart", None)
+    if chart is None:
+        chart = _local.chart = _Chart()
+    return chart
+
+
+def _tick_positions(n: int, most: int = 5) -> list[int]:
+    if n <= most:
+        return list(range(n))
+    step = math.ceil((n - 1) / (most - 1))
+    positions = list(range(0, n, step))
+    return positions
+
+
+def _number(value: float) -> str:
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    return f"{value:.1f}".rstrip("0").rstrip(".") if value % 1 else f"{value:.0f}"
+
+
+def trend_svg(
+    weeks: Sequence[dt.date],
+    values: Sequence[float | None],
+    baseline: float,
+    excellent: float,
+    unit: str = "",
+    title: str | None = None,
+    label: str | None = None,
+) -> str:
+    """Draw a KPI's weekly values as a small line chart; return the `<svg>` element.
+
+    None values are gaps. The baseline (基准值) and excellent (卓越值) thresholds
+    are dashed lines. The size is WIDTH_PX × HEIGHT_PX CSS pixels. `label`
+    names the chart for screen readers (defaults to the title).
+    """
+    chart = _chart()
+    ax = chart.ax
+    xs = list(range(len(weeks)))
+    ys = [math.nan if v is None else float(v) for v in values]
+    present = [v for v in ys if not math.isnan(v)]
+    lo = min(present + [baseline, excellent])
+    hi = max(present + [baseline, excellent])
+    pad = (hi - lo) * 0.12 or max(abs(hi) * 0.1, 1.0)
+    ticks = _tick_positions(len(weeks))
+    buffer = io.StringIO()
+    # Inside the rc context throughout: tick objects created on the way read rcParams.
+    with chart.matplotlib.rc_context(_RC):
+        chart.baseline.set_ydata([baseline, baseline])
+        chart.excellent.set_ydata([excellent, excellent])
+        chart.line.set_data(xs, ys)
+        chart.empty.set_visible(not present)
+        ax.set_ylim(lo - pad, hi + pad)
+        ax.set_xlim(-0.5, max(len(xs) - 0.5, 0.5))
+        ax.set_xticks(ticks, [weeks[i].strftime("%m-%d") for i in ticks])
+        ax.yaxis.label.set_text(unit or "")
+        ax.set_title(title or "", fontsize=8, loc="left", pad=3)
+        ax.set_position((0.16, 0.2, 0.82, (0.86 if title else 0.95) - 0.2))
+        chart.fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    svg = buffer.getvalue()
+    svg = svg[_SVG_START.search(svg).start():]
+    svg = _METADATA.sub("", svg, count=1)
+    # Group ids ("figure_1", "axes_1", …) would repeat with every chart of a page.
+    svg = _GROUP_ID.sub("<g", svg)
+    # matplotlib's stylesheet says "*{...}": inline in a page it would reach every element.
+    svg = svg.replace("<style type=\"text/css\">*{", "<style type=\"text/css\">svg.chart *{", 1)
+    # Size in CSS pixels (the viewBox is in points, so 1 unit = 1 px) rather than points.
+    name = escape(label or title or "")
+    aria = f' aria-label="{name}"' if name else ""
+    svg = _SIZE_ATTRS.sub(
+        lambda m: f'<svg class="chart" role="img"{aria}{m.group(1)} width="{WIDTH_PX}" height="{HEIGHT_PX}"', svg, count=1
+    )
+    return svg.strip()

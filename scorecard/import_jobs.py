@@ -1,0 +1,127 @@
+"""Write use cases of web uploads: an ImportJob row per file, loaded by a Celery worker.
+
+The upload is stored and a task dispatched once the row is committed; the
+worker claims the job with a conditional UPDATE, so a task delivered twice
+(acks_late, a retry, two workers) loads the file once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from . import imports
+from .models import ImportJob
+
+logger = logging.getLogger(__name__)
+
+IMPORTERS = {
+    ImportJob.Kind.ORG: imports.import_org,
+    ImportJob.Kind.PEOPLE: imports.import_people,
+    ImportJob.Kind.MEASUREMENTS: imports.import_measurements,
+}
+UNKNOWN_KIND = gettext_lazy("Choose what the file holds: measurements, org units or people.")
+FILE_MISSING = gettext_lazy("Choose a CSV file to upload.")
+FILE_GONE = gettext_lazy("The uploaded file is no longer stored; upload it again.")
+UNEXPECTED_ERROR = gettext_lazy("The import stopped on an unexpected error; nothing from this file was saved.")
+
+
+@transaction.atomic
+def import_job_create(*, user, kind: str, uploaded_file) -> ImportJob:
+    """Store an uploaded CSV file and queue its import once the job row is committed."""
+    from .tasks import run_import_job_task  # tasks imports this module
+
+    errors = {}
+    if kind not in ImportJob.Kind.values:
+        errors["kind"] = str(UNKNOWN_KIND)
+    if uploaded_file is None:
+        errors["file"] = str(FILE_MISSING)
+    if errors:
+        raise ValidationError(errors)
+    filename = os.path.basename(uploaded_file.name or "upload.csv")[:255]
+    job = ImportJob(kind=kind, created_by=user, filename=filename)
+    job.file.save(filename, uploaded_file, save=False)
+    job.save()
+    transaction.on_commit(lambda: run_import_job_task.delay(job.pk))
+    return job
+
+
+def _finish(job: ImportJob, **fields) -> None:
+    for name, value in fields.items():
+        setattr(job, name, value)
+    job.finished_at = timezone.now()
+    job.save(update_fields=[*fields, "finished_at"])
+
+
+def import_job_run(*, job_id: int) -> ImportJob | None:
+    """Claim a pending job, run its import, and record the outcome; None if there was nothing to claim.
+
+    Only the process whose UPDATE changes the row from pending to running
+    goes on: another worker got there first, or the job already ran.
+    """
+    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.PENDING).update(
+        status=ImportJob.Status.RUNNING
+    )
+    if not claimed:
+        return None
+    job = ImportJob.objects.get(pk=job_id)
+    if not job.file:
+        _finish(
+            job,
+            status=ImportJob.Status.FAILED,
+            errors=[{"line": 0, "column": "", "message": str(FILE_GONE)}],
+            error_count=1,
+        )
+        return job
+    try:
+        with job.file.open("rb") as source:
+            result = IMPORTERS[job.kind](source)
+    except imports.ImportFailed as exc:
+        _finish(
+            job,
+            status=ImportJob.Status.FAILED,
+            errors=[error.as_dict() for error in exc.errors],
+            error_count=exc.total,
+        )
+    except Exception:
+        # Leave no job "running" for ever: the page would refresh without end.
+        # The import itself ran in a transaction, so nothing was half-saved.
+        logger.exception("Import job %s failed", job_id)
+        _finish(
+            job,
+            status=ImportJob.Status.FAILED,
+            errors=[{"line": 0, "column": "", "message": str(UNEXPECTED_ERROR)}],
+            error_count=1,
+        )
+    else:
+        _finish(job, status=ImportJob.Status.DONE, rows=result.rows, values=result.values)
+    return job
+
+
+def import_files_purge(*, now: dt.datetime | None = None) -> int:
+    """Delete the stored files of finished jobs older than IMPORT_FILE_RETENTION_DAYS; keep the rows.
+
+    Returns how many files were deleted.
+    """
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=settings.IMPORT_FILE_RETENTION_DAYS)
+    jobs = (
+        ImportJob.objects.filter(created_at__lt=cutoff)
+        .exclude(file="")
+        .exclude(status__in=[ImportJob.Status.PENDING, ImportJob.Status.RUNNING])
+        .only("pk", "file")
+    )
+    purged = 0
+    for job in jobs.iterator():
+        job.file.delete(save=False)  # the storage forgives a file already gone
+        ImportJob.objects.filter(pk=job.pk).update(file="")
+        purged += 1
+    return purged

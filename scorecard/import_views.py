@@ -1,0 +1,78 @@
+"""Pages to upload CSV files and follow their import (HR, directors and superusers only)."""
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+
+from .import_jobs import import_job_create
+from .models import ImportJob
+
+RECENT_JOBS = 50
+REFRESH_SECONDS = 2
+
+
+def _importer_or_404(request) -> None:
+    """Answer 404 to anyone who may not import, so the pages reveal nothing to them."""
+    if not request.user.can_import_data:
+        raise Http404
+
+
+class ImportForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What the file holds"), choices=ImportJob.Kind.choices)
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_("UTF-8 CSV with a header row; the formats are described in the import guide."),
+    )
+
+
+@login_required
+def import_list(request):
+    _importer_or_404(request)
+    jobs = ImportJob.objects.select_related("created_by").order_by("-created_at", "-pk")[:RECENT_JOBS]
+    ctx = {"jobs": jobs}
+    return render(request, "scorecard/imports/list.html", ctx)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_create(request):
+    _importer_or_404(request)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = import_job_create(
+                user=request.user, kind=form.cleaned_data["kind"], uploaded_file=form.cleaned_data["file"]
+            )
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, messages)
+        else:
+            return redirect("import-detail", job_id=job.pk)
+    ctx = {"form": form, "columns": _COLUMNS}
+    return render(request, "scorecard/imports/create.html", ctx)
+
+
+@login_required
+def import_detail(request, job_id: int):
+    _importer_or_404(request)
+    job = get_object_or_404(ImportJob.objects.select_related("created_by"), pk=job_id)
+    in_progress = job.status in (ImportJob.Status.PENDING, ImportJob.Status.RUNNING)
+    ctx = {
+        "job": job,
+        "in_progress": in_progress,
+        "refresh_seconds": REFRESH_SECONDS,
+        "hidden_errors": max(0, job.error_count - len(job.errors)),
+    }
+    return render(request, "scorecard/imports/detail.html", ctx)
+
+
+# The header each kind of file needs (METRICS.md, "Import formats").
+_COLUMNS = [
+    (ImportJob.Kind.MEASUREMENTS.label, "date,subject,<measure code>,…"),
+    (ImportJob.Kind.ORG.label, "code,name,parent"),
+    (ImportJob.Kind.PEOPLE.label, "employee_code,name,email,unit,role,manager"),
+]

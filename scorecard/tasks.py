@@ -1,0 +1,17 @@
+"""Celery tasks of the scorecard app: thin wrappers that take an id and call a service."""
+
+from celery import shared_task
+
+from .import_jobs import import_files_purge, import_job_run
+
+
+@shared_task
+def run_import_job_task(job_id: int) -> None:
+    """Load one uploaded file; safe to deliver twice (the service claims the job)."""
+    import_job_run(job_id=job_id)
+
+
+@shared_task
+def purge_import_files_task() -> int:
+    """Delete uploaded files past their retention (scheduled in settings.CELERY_BEAT_SCHEDULE)."""
+    return import_files_purge()
