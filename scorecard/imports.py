@@ -20,7 +20,7 @@ from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from .models import Measure, Measurement, OrgUnit, Person
+from .models import CacheVersion, Measure, OrgUnit, Person
 
 ORG_COLUMNS = ("code", "name", "parent")
 PEOPLE_COLUMNS = ("employee_code", "name", "email", "unit", "role", "manager")
@@ -168,6 +168,7 @@ def _compute_paths() -> None:
             unit.path, unit.depth = path, depth
             changed.append(unit)
     OrgUnit.objects.bulk_update(changed, ["path", "depth"], batch_size=500)
+    CacheVersion.bump("org")  # bulk_update sends no signal
 
 
 @transaction.atomic

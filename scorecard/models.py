@@ -4,7 +4,7 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -75,6 +75,7 @@ class OrgUnit(models.Model):
                 unit.path = path + unit.path[len(old):]
                 unit.depth = unit.path.count("/") - 2
             OrgUnit.objects.bulk_update(moved, ["path", "depth"], batch_size=500)
+        CacheVersion.bump("org")  # after the paths, so no cache holds the old ones under a new token
 
 
 class PersonManager(BaseUserManager):
@@ -297,27 +298,32 @@ class KpiTerm(models.Model):
         constraints = [models.UniqueConstraint(fields=["kpi", "measure", "part"], name="kpi_term_unique")]
 
 
-class LibraryVersion(models.Model):
-    """A token renewed on every change to perspectives, measures, KPIs or formulas.
+class CacheVersion(models.Model):
+    """Tokens renewed on every change to the KPI library and to the org and people.
 
-    Each process caches the loaded library per token (selectors.library_load),
-    so a scorecard costs one tiny query instead of three, and a change made in
-    any process is seen by all of them at their next read. A random token, not
-    a counter: a rolled-back change cannot leave a stale library under a
-    number that a later change reuses.
+    Each process caches what it loads per token (selectors.library_load and
+    selectors.subject_get), so a scorecard reads one tiny row instead of
+    several, and a change made in any process is seen by all of them at their
+    next read. Random tokens, not counters: a rolled-back change cannot leave a
+    stale entry under a number that a later change reuses.
     """
 
-    version = models.BigIntegerField(default=0)
+    library = models.BigIntegerField(default=0)
+    org = models.BigIntegerField(default=0)
 
     @classmethod
-    def bump(cls) -> None:
-        token = secrets.randbits(62)
-        if not cls.objects.filter(pk=1).update(version=token):
-            cls.objects.update_or_create(pk=1, defaults={"version": token})
+    def bump(cls, *fields: str) -> None:
+        tokens = {field: secrets.randbits(62) for field in fields}
+        if not cls.objects.filter(pk=1).update(**tokens):
+            cls.objects.update_or_create(pk=1, defaults=tokens)
 
     @classmethod
-    def current(cls) -> int:
-        return cls.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+    def tokens(cls) -> tuple[int, int]:
+        """Return (library, org) with one raw query: this runs on every scorecard."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT library, org FROM {cls._meta.db_table} WHERE id = 1")
+            row = cursor.fetchone()
+        return (row[0], row[1]) if row else (0, 0)
 
 
 class Measurement(models.Model):
@@ -329,11 +335,14 @@ class Measurement(models.Model):
     """
 
     date = models.DateField()
-    unit = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="+")
+    # No single-column indexes: every write updates each index, and the
+    # composite ones below already lead with unit_id and person_id. A measure
+    # is looked up by measure_id only when it is deleted (rare, and PROTECTed).
+    unit = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="+", db_index=False)
     person = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
     )
-    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="+")
+    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="+", db_index=False)
     value = models.FloatField()
 
     class Meta:

@@ -1,7 +1,10 @@
 from django.db import migrations
+from django.utils import timezone
 
 
 def install(apps, schema_editor):
+    import secrets
+
     from scorecard.calculations import parse_formula
     from scorecard.default_library import KPIS, MEASURES, PERSPECTIVES
 
@@ -35,6 +38,20 @@ def install(apps, schema_editor):
         for part, codes in (("num", parsed.numerator), ("den", parsed.denominator)):
             for m in codes:
                 KpiTerm.objects.create(kpi=kpi, measure=measures[m], part=part)
+    # The library's first history records, so the first edit shows old → new.
+    for model in ("Perspective", "Kpi"):
+        Historical = apps.get_model("scorecard", f"Historical{model}")
+        fields = [f.attname for f in Historical._meta.fields if f.attname not in {
+            "history_id", "history_date", "history_change_reason", "history_type", "history_user_id"}]
+        for obj in apps.get_model("scorecard", model).objects.all():
+            if not Historical.objects.filter(id=obj.pk).exists():
+                Historical.objects.create(
+                    history_date=timezone.now(), history_type="+", history_change_reason="default library",
+                    **{f: getattr(obj, f) for f in fields},
+                )
+    apps.get_model("scorecard", "CacheVersion").objects.update_or_create(
+        pk=1, defaults={"library": secrets.randbits(62), "org": secrets.randbits(62)}
+    )
 
 
 class Migration(migrations.Migration):

@@ -167,3 +167,27 @@ def test_library_changes_reach_the_cached_library(org, django_assert_num_queries
         library_load()
     kpi_update(user=org.dirk, kpi=Kpi.objects.get(code="fcr"), baseline=70, typical=74, excellent=78)
     assert card_for(org.dirk, "ALICE").kpi("fcr").score == pytest.approx(60 + 20 * 3.9 / 4)
+
+
+def test_cached_subjects_follow_org_changes(org, django_assert_num_queries):
+    assert subject_get(org.mike, "ALICE").code == "ALICE"
+    with django_assert_num_queries(1):  # the org token only
+        subject_get(org.mike, "ALICE")
+    import_people("employee_code,name,email,unit,role,manager\nALICE,Alice Agent,alice@example.com,T3,agent,OLGA\n")
+    with pytest.raises(Http404):
+        subject_get(org.mike, "ALICE")
+    assert subject_get(org.olga, "ALICE").obj.unit.code == "T3"
+    # Moving team T3 under D1 puts it in Dana's view.
+    with pytest.raises(Http404):
+        subject_get(org.dana, "T3")
+    org.t3.parent = org.d1
+    org.t3.save()
+    assert subject_get(org.dana, "T3").code == "T3"
+    assert subject_get(org.dana, "ALICE").code == "ALICE"
+
+
+def test_a_login_does_not_empty_the_subject_cache(org, client, django_assert_num_queries):
+    subject_get(org.dirk, "T1")
+    client.login(employee_code="ALICE", password="pw")
+    with django_assert_num_queries(1):
+        subject_get(org.dirk, "T1")
