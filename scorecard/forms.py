@@ -71,7 +71,7 @@ class KpiForm(forms.Form):
         help_text=_("A sum of measures, or [factor ×] sum of measures / sum of measures, "
                     "e.g. “100 × first_contact_resolved / contacts_handled”."),
     )
-    unit = forms.CharField(label=_("Unit"), max_length=32, required=False, help_text=_("e.g. %, s, currency"))
+    unit = forms.CharField(label=pgettext_lazy("unit of measure", "Unit"), max_length=32, required=False, help_text=_("e.g. %, s, currency"))
     direction = forms.ChoiceField(label=_("Direction"), choices=Kpi.Direction.choices)
     baseline = forms.FloatField(label=_("Baseline"))
     typical = forms.FloatField(label=_("Typical"))

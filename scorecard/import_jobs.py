@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils import translation
 from django.utils.translation import gettext_lazy
 
 from . import imports
@@ -35,8 +35,12 @@ UNEXPECTED_ERROR = gettext_lazy("The import stopped on an unexpected error; noth
 
 
 @transaction.atomic
-def import_job_create(*, user, kind: str, uploaded_file) -> ImportJob:
-    """Store an uploaded CSV file and queue its import once the job row is committed."""
+def import_job_create(*, user, kind: str, uploaded_file, language: str | None = None) -> ImportJob:
+    """Store an uploaded CSV file and queue its import once the job row is committed.
+
+    The job's error messages are stored as text, written by the worker in
+    `language` (the uploader's; by default the language active here).
+    """
     from .tasks import run_import_job_task  # tasks imports this module
 
     errors = {}
@@ -50,7 +54,8 @@ def import_job_create(*, user, kind: str, uploaded_file) -> ImportJob:
     job = ImportJob(kind=kind, created_by=user, filename=filename)
     job.file.save(filename, uploaded_file, save=False)
     job.save()
-    transaction.on_commit(lambda: run_import_job_task.delay(job.pk))
+    language = language or translation.get_language() or settings.LANGUAGE_CODE
+    transaction.on_commit(lambda: run_import_job_task.delay(job.pk, language))
     return job
 
 
@@ -61,12 +66,18 @@ def _finish(job: ImportJob, **fields) -> None:
     job.save(update_fields=[*fields, "finished_at"])
 
 
-def import_job_run(*, job_id: int) -> ImportJob | None:
+def import_job_run(*, job_id: int, language: str | None = None) -> ImportJob | None:
     """Claim a pending job, run its import, and record the outcome; None if there was nothing to claim.
 
     Only the process whose UPDATE changes the row from pending to running
     goes on: another worker got there first, or the job already ran.
+    Error messages are written in `language` (default: settings.LANGUAGE_CODE).
     """
+    with translation.override(language or settings.LANGUAGE_CODE):
+        return _run(job_id)
+
+
+def _run(job_id: int) -> ImportJob | None:
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.PENDING).update(
         status=ImportJob.Status.RUNNING
     )

@@ -5,6 +5,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import format_lazy
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
@@ -21,12 +23,20 @@ def _importer_or_404(request) -> None:
         raise Http404
 
 
+# Django's own zh-Hans catalogue keeps the ASCII ":" after labels; ours gives the full-width "：".
+LABEL_SUFFIX = pgettext_lazy("form label suffix", ":")
+
+
 class ImportForm(forms.Form):
     kind = forms.ChoiceField(label=_("What the file holds"), choices=ImportJob.Kind.choices)
     file = forms.FileField(
         label=_("CSV file"),
         help_text=_("UTF-8 CSV with a header row; the formats are described in the import guide."),
     )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", str(LABEL_SUFFIX))
+        super().__init__(*args, **kwargs)
 
 
 @login_required
@@ -45,7 +55,8 @@ def import_create(request):
     if request.method == "POST" and form.is_valid():
         try:
             job = import_job_create(
-                user=request.user, kind=form.cleaned_data["kind"], uploaded_file=form.cleaned_data["file"]
+                user=request.user, kind=form.cleaned_data["kind"], uploaded_file=form.cleaned_data["file"],
+                language=get_language(),
             )
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
@@ -72,7 +83,7 @@ def import_detail(request, job_id: int):
 
 # The header each kind of file needs (METRICS.md, "Import formats").
 _COLUMNS = [
-    (ImportJob.Kind.MEASUREMENTS.label, "date,subject,<measure code>,…"),
+    (ImportJob.Kind.MEASUREMENTS.label, format_lazy("date,subject,{},…", _("<measure code>"))),
     (ImportJob.Kind.ORG.label, "code,name,parent"),
     (ImportJob.Kind.PEOPLE.label, "employee_code,name,email,unit,role,manager"),
 ]

@@ -6,9 +6,13 @@ from .import_jobs import import_files_purge, import_job_run
 
 
 @shared_task
-def run_import_job_task(job_id: int) -> None:
-    """Load one uploaded file; safe to deliver twice (the service claims the job)."""
-    import_job_run(job_id=job_id)
+def run_import_job_task(job_id: int, language: str | None = None) -> None:
+    """Load one uploaded file; safe to deliver twice (the service claims the job).
+
+    `language` is the uploader's language, in which the job's error messages are
+    written; a message queued without it (before it was added) uses the default.
+    """
+    import_job_run(job_id=job_id, language=language)
 
 
 @shared_task

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -313,6 +314,23 @@ _HISTORY_FIELDS = ("name", "name_zh", "definition", "definition_zh", "formula", 
 _RECORDED_FIELDS = ("baseline", "typical", "excellent", "weight")
 
 
+# Reasons are stored in English (migration 0002, services.kpi_create) and shown in the user's language.
+_REASON_DEFAULT_LIBRARY = "default library"
+_REASON_RESCALED = re.compile(r"rescaled for new KPI (?P<code>\S+)")
+
+
+def _reason_label(reason: str | None) -> str:
+    """The history record's change reason in the user's language; an unknown reason as stored."""
+    if not reason:
+        return ""
+    if reason == _REASON_DEFAULT_LIBRARY:
+        return _("Installed with the default library")
+    match = _REASON_RESCALED.fullmatch(reason)
+    if match:
+        return _("Weight rescaled for the new KPI %(code)s") % {"code": match["code"]}
+    return reason
+
+
 def _shown(value):
     return _n(value, 4) if isinstance(value, float) else value
 
@@ -334,7 +352,8 @@ def _history_rows(kpi: Kpi, limit: int = 100) -> list[dict]:
             changes = [{"field": verbose[c.field], "old": _shown(c.old), "new": _shown(c.new)} for c in delta.changes]
         elif record.history_type != "-":
             recorded = [{"field": verbose[f], "value": _shown(getattr(record, f))} for f in _RECORDED_FIELDS]
-        rows.append({"record": record, "changes": changes, "recorded": recorded})
+        rows.append({"record": record, "changes": changes, "recorded": recorded,
+                     "reason": _reason_label(record.history_change_reason)})
     return rows
 
 

@@ -19,9 +19,10 @@ def install(apps, schema_editor):
             defaults=dict(name=name, name_zh=name_zh, question=question, question_zh=question_zh, weight=25, order=order),
         )
     measures = {}
-    for code, name, name_zh, description in MEASURES:
+    for code, name, name_zh, description, description_zh in MEASURES:
         measures[code], _ = Measure.objects.get_or_create(
-            code=code, defaults=dict(name=name, name_zh=name_zh, description=description)
+            code=code,
+            defaults=dict(name=name, name_zh=name_zh, description=description, description_zh=description_zh),
         )
     for order, row in enumerate(KPIS):
         (code, perspective, formula, unit, direction, baseline, typical, excellent, weight,

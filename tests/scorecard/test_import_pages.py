@@ -3,6 +3,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
 
 from scorecard.models import ImportJob, Measurement, OrgUnit
 
@@ -53,6 +54,33 @@ def test_bad_file_shows_errors_by_line_and_column_and_saves_nothing(client, org,
     assert '<td class="num">3</td><td>date</td>' in page
     assert '<td class="num">4</td><td>subject</td>' in page
     assert "NOBODY" in page
+
+
+def test_bad_file_from_a_chinese_user_shows_chinese_errors(client, org, django_capture_on_commit_callbacks):
+    client.force_login(org.hana)
+    data = {"kind": "measurements", "file": SimpleUploadedFile("data.csv", BAD.encode(), content_type="text/csv")}
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(reverse("import-create"), data, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    with translation.override("en"):  # the worker's own language is the default one
+        for callback in callbacks:
+            callback()
+
+    job = ImportJob.objects.get()
+    assert (job.status, job.error_count) == ("failed", 3)
+    page = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "“2026-07-32”不是有效日期" in page
+    assert "未知的考核对象“NOBODY”" in page
+    assert "is not a valid date" not in page and "Unknown" not in page
+
+
+def test_upload_form_labels_and_formats_follow_the_language(client, org):
+    client.force_login(org.hana)
+    english = client.get(reverse("import-create"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    chinese = client.get(reverse("import-create"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    assert "What the file holds:</label>" in english and "date,subject,&lt;measure code&gt;,…" in english
+    assert "：</label>" in chinese and ":</label>" not in chinese
+    assert "date,subject,&lt;度量项代码&gt;,…" in chinese
 
 
 def test_pending_job_page_refreshes_itself(client, org):

@@ -142,6 +142,23 @@ def test_scorecard_renders_in_chinese(client, org):
     assert "客户" in response.text
 
 
+def test_scorecard_in_chinese_names_the_excellent_band_apart_from_the_threshold(client, org):
+    _put_fcr(org.alice, 900, 1000)
+
+    text = _get(client, org.alice, reverse("scorecard", args=["ALICE"]), Q3, **ZH).text
+
+    row = text.split('id="kpi-fcr"')[1].split("</tr>")[0]
+    assert "band-excellent" in row and 'title="卓越"' in row
+    assert '<th scope="col" class="num">卓越值</th>' in text
+
+
+def test_bad_dates_in_chinese_put_a_full_width_colon_after_the_field(client, org):
+    response = _get(client, org.alice, reverse("scorecard", args=["ALICE"]), {"start": "bad", "end": ""}, **ZH)
+
+    assert response.status_code == 400
+    assert "<strong>开始日期：</strong>" in response.text
+
+
 def test_scorecard_presets_pick_the_range(client, org):
     response = _get(client, org.alice, reverse("scorecard", args=["ALICE"]), {"preset": "last_month"})
 
@@ -209,6 +226,9 @@ def test_why_page_shows_sums_formula_segment_and_weights(client, org):
     assert "100 × first_contact_resolved / contacts_handled" in text
     assert "100 × 739 / 1000 = 73.9" in text
     assert "typical_excellent" in text
+    assert "<h1>Why this score: First-contact resolution</h1>" in text
+    assert 'Value: <strong class="value">73.9%</strong>' in text
+    assert "Segment: between typical and excellent" in text
     assert "80 + 20 × (73.9 − 72) / (80 − 72) = 84.75" in text
     # fcr and csat are the customer perspective's only scores: 25 / (25 + 25) = 50 %.
     assert "50.0%" in text
@@ -236,6 +256,10 @@ def test_why_page_renders_in_chinese(client, org):
 
     assert "一次解决率" in response.text
     assert "一次解决量" in response.text  # the measure's Chinese name
+    for text in ("<h1>得分说明：一次解决率</h1>", '数值：<strong class="value">73.9%</strong>',
+                 "所处区间：介于典型值与卓越值之间", "<p>得分："):
+        assert text in response.text, text
+    assert ": " not in response.text.split("<main")[1].split("<script")[0].replace("://", "")
 
 
 def test_why_page_404s_for_unknown_kpi_and_invisible_subject(client, org):
@@ -331,6 +355,7 @@ def test_org_tree_for_the_director_shows_everything_in_chinese(client, org):
     tree = [(row["unit"].code, row["indent"]) for row in response.context["tree"]]
     assert tree == [("C", 0), ("D1", 1), ("T1", 2), ("T2", 2), ("D2", 1), ("T3", 2)]
     assert "Olga Other" in response.text
+    assert response.text.count('<th scope="col">组织单元</th>') == 2
 
 
 def test_org_tree_is_not_for_agents(client, org):
@@ -372,6 +397,47 @@ def test_kpi_detail_in_chinese_shows_the_chinese_name(client, org):
 
     assert "一次解决率" in response.text
     assert "未转后台" in response.text  # the Chinese definition
+
+
+def test_kpi_detail_in_chinese_does_not_repeat_the_terms_and_translates_the_history_reason(client, org):
+    text = _get(client, org.alice, reverse("kpi-detail", args=["fcr"]), **ZH).text
+
+    assert 'class="term"' not in text
+    assert text.count("指标名称") == 1 and '<th scope="row">卓越值</th>' in text
+    assert "65%" in text and "65 %" not in text
+    assert "随默认 KPI 库安装" in text and "default library" not in text
+
+
+def test_kpi_detail_shows_units_as_the_scorecard_does(client, org):
+    fcr = _get(client, org.alice, reverse("kpi-detail", args=["fcr"])).text
+    assert "65%" in fcr and "65 %" not in fcr
+    assert 'class="term">指标名称</span>' in fcr  # the Chinese terms next to the English labels
+    assert "Installed with the default library" in fcr
+    aht = _get(client, org.alice, reverse("kpi-detail", args=["aht"])).text
+    assert "420 s" in aht
+
+
+def test_kpi_history_translates_the_rescaling_reason(client, org):
+    client.force_login(org.dirk)
+    data = {
+        "code": "fcr_fast", "name": "Fast resolution", "perspective": Perspective.objects.get(code="customer").pk,
+        "formula": "100 × first_contact_resolved / contacts_handled", "unit": "%", "direction": "higher",
+        "baseline": "60", "typical": "70", "excellent": "80", "weight": "20",
+    }
+    assert client.post(reverse("kpi-create"), data).status_code == 302
+
+    assert "Weight rescaled for the new KPI fcr_fast" in client.get(reverse("kpi-detail", args=["fcr"])).text
+    assert "因新增 KPI fcr_fast 按比例调整权重" in client.get(reverse("kpi-detail", args=["fcr"]), **ZH).text
+
+
+def test_kpi_list_shows_the_measure_descriptions_in_the_users_language(client, org):
+    english = _get(client, org.alice, reverse("kpi-list")).text
+    chinese = _get(client, org.alice, reverse("kpi-list"), **ZH).text
+
+    assert "Contacts that reached the queue." in english and "进入队列的接触量。" not in english
+    assert "进入队列的接触量。" in chinese and "Contacts that reached the queue." not in chinese
+    assert '<th scope="col">单位</th>' in chinese
+    assert all(m.description_zh for m in Measure.objects.all())
 
 
 def test_kpi_detail_404s_for_unknown_kpi(client, org):
@@ -505,6 +571,7 @@ def test_weights_page_renders_in_chinese(client, org):
 
     assert response.status_code == 200
     assert "一次解决率" in response.text and "财务" in response.text
+    assert "合计：<output" not in response.text and "合计： <output" in response.text
 
 
 def test_measure_create_adds_a_measure_and_refuses_a_duplicate(client, org):
