@@ -14,6 +14,7 @@ import os
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils import translation
 from django.utils.translation import gettext_lazy
@@ -51,12 +52,34 @@ def import_job_create(*, user, kind: str, uploaded_file, language: str | None = 
     if errors:
         raise ValidationError(errors)
     filename = os.path.basename(uploaded_file.name or "upload.csv")[:255]
-    job = ImportJob(kind=kind, created_by=user, filename=filename)
+    language = language or translation.get_language() or settings.LANGUAGE_CODE
+    job = ImportJob(kind=kind, created_by=user, filename=filename, language=language)
     job.file.save(filename, uploaded_file, save=False)
     job.save()
-    language = language or translation.get_language() or settings.LANGUAGE_CODE
     transaction.on_commit(lambda: run_import_job_task.delay(job.pk, language))
     return job
+
+
+def import_jobs_requeue(*, now: dt.datetime | None = None) -> int:
+    """Queue again the jobs whose message was lost or whose worker died; return how many.
+
+    A job still pending after IMPORT_JOB_STALE_MINUTES, or running for longer
+    than that without finishing, is dispatched again. A re-run is harmless:
+    an import is one transaction (a killed run saved nothing) and re-importing
+    replaces values, and the claim lets only one worker take the job.
+    """
+    from .tasks import run_import_job_task
+
+    cutoff = (now or timezone.now()) - dt.timedelta(minutes=settings.IMPORT_JOB_STALE_MINUTES)
+    stale = ImportJob.objects.filter(
+        Q(status=ImportJob.Status.PENDING, created_at__lt=cutoff)
+        | Q(status=ImportJob.Status.RUNNING, started_at__lt=cutoff)
+    ).values_list("pk", "language")
+    count = 0
+    for pk, language in stale:
+        run_import_job_task.delay(pk, language or None)
+        count += 1
+    return count
 
 
 def _finish(job: ImportJob, **fields) -> None:
@@ -78,8 +101,13 @@ def import_job_run(*, job_id: int, language: str | None = None) -> ImportJob | N
 
 
 def _run(job_id: int) -> ImportJob | None:
-    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.PENDING).update(
-        status=ImportJob.Status.RUNNING
+    now = timezone.now()
+    stale = now - dt.timedelta(minutes=settings.IMPORT_JOB_STALE_MINUTES)
+    # Pending, or running so long that its worker must have died (see import_jobs_requeue).
+    claimed = (
+        ImportJob.objects.filter(pk=job_id)
+        .filter(Q(status=ImportJob.Status.PENDING) | Q(status=ImportJob.Status.RUNNING, started_at__lt=stale))
+        .update(status=ImportJob.Status.RUNNING, started_at=now)
     )
     if not claimed:
         return None

@@ -387,7 +387,10 @@ class ImportJob(models.Model):
     filename = models.CharField(_("file name"), max_length=255)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # The uploader's language: the worker writes the error messages in it.
+    language = models.CharField(max_length=16, blank=True)
     rows = models.PositiveIntegerField(_("rows"), default=0)
     values = models.PositiveIntegerField(_("values"), default=0)
     # [{"line": 3, "column": "fcr", "message": "..."}], at most a few hundred.

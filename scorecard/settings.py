@@ -171,6 +171,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
+    "requeue-import-jobs": {
+        "task": "scorecard.tasks.requeue_import_jobs_task",
+        "schedule": crontab(minute="*/10"),
+    },
     "purge-import-files": {
         "task": "scorecard.tasks.purge_import_files_task",
         "schedule": crontab(hour=3, minute=15),
@@ -178,6 +182,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Uploaded measurement files are kept this many days for audit, then deleted.
 IMPORT_FILE_RETENTION_DAYS = int(os.environ.get("IMPORT_FILE_RETENTION_DAYS", "30"))
+# An import still pending, or running, after this long is queued again (its
+# message was lost or its worker died); the largest files load in about a minute.
+IMPORT_JOB_STALE_MINUTES = int(os.environ.get("IMPORT_JOB_STALE_MINUTES", "30"))
 
 LOGGING = {
     "version": 1,

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .import_jobs import import_files_purge, import_job_run
+from .import_jobs import import_files_purge, import_job_run, import_jobs_requeue
 
 
 @shared_task
@@ -19,3 +19,9 @@ def run_import_job_task(job_id: int, language: str | None = None) -> None:
 def purge_import_files_task() -> int:
     """Delete uploaded files past their retention (scheduled in settings.CELERY_BEAT_SCHEDULE)."""
     return import_files_purge()
+
+
+@shared_task
+def requeue_import_jobs_task() -> int:
+    """Queue again imports whose message was lost or whose worker died (scheduled every 10 minutes)."""
+    return import_jobs_requeue()

@@ -19,7 +19,7 @@ from django.utils import timezone
 from scorecard.celery import app as celery_app
 from scorecard.import_jobs import FILE_GONE, import_job_create, import_job_run
 from scorecard.models import ImportJob, Measurement
-from scorecard.tasks import purge_import_files_task, run_import_job_task
+from scorecard.tasks import purge_import_files_task, requeue_import_jobs_task, run_import_job_task
 from tests.base import build_org
 
 GOOD = "date,subject,contacts_handled,first_contact_resolved\n2026-07-01,ALICE,100,80\n2026-07-01,T1,40,\n"
@@ -104,6 +104,34 @@ def test_purge_deletes_old_files_and_keeps_the_rows(org, settings):
 
 def test_beat_schedule_names_the_purge_task(settings):
     assert settings.CELERY_BEAT_SCHEDULE["purge-import-files"]["task"] == purge_import_files_task.name
+    assert settings.CELERY_BEAT_SCHEDULE["requeue-import-jobs"]["task"] == requeue_import_jobs_task.name
+
+
+def test_a_job_whose_worker_died_is_run_again_once_stale(org, settings):
+    settings.IMPORT_JOB_STALE_MINUTES = 30
+    job = pending_job(org.hana)
+    started = timezone.now() - dt.timedelta(minutes=10)
+    ImportJob.objects.filter(pk=job.pk).update(status="running", started_at=started)
+    assert requeue_import_jobs_task.delay().get() == 0  # still within its time
+    assert import_job_run(job_id=job.pk) is None
+    ImportJob.objects.filter(pk=job.pk).update(started_at=timezone.now() - dt.timedelta(minutes=31))
+    assert requeue_import_jobs_task.delay().get() == 1  # eager: the re-queued task runs now
+    job.refresh_from_db()
+    assert (job.status, job.values) == ("done", 3)
+    assert Measurement.objects.count() == 3
+    assert requeue_import_jobs_task.delay().get() == 0  # finished jobs are left alone
+
+
+def test_a_lost_pending_job_is_queued_again_in_its_language(org, settings):
+    settings.IMPORT_JOB_STALE_MINUTES = 30
+    job = pending_job(org.hana, "date,subject,contacts_handled\n2026-07-01,ALICE,-4\n")
+    ImportJob.objects.filter(pk=job.pk).update(
+        language="zh-hans", created_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    assert requeue_import_jobs_task.delay().get() == 1
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert "负" in job.errors[0]["message"]  # written in the uploader's language
 
 
 # ------------------------------------------------------------- a real worker
