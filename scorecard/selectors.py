@@ -246,6 +246,20 @@ def measure_sums(subject: Subject, start: dt.date, end: dt.date) -> dict[int, fl
         return dict(cursor.fetchall())
 
 
+# Functions (kind "unit" | "person", owner ids, start, end) → {owner id: {kpi code:
+# Thresholds}}: objective-specific thresholds that override the library's
+# (METRICS.md). The goals app registers one; the core does not import it.
+OVERRIDE_PROVIDERS: list = []
+
+
+def threshold_overrides(kind: str, ids: list[int], start: dt.date, end: dt.date) -> dict[int, dict[str, Thresholds]]:
+    merged: dict[int, dict[str, Thresholds]] = {}
+    for provider in OVERRIDE_PROVIDERS:
+        for owner, thresholds in provider(kind, ids, start, end).items():
+            merged.setdefault(owner, {}).update(thresholds)
+    return merged
+
+
 def scorecard_for_subject(
     subject: Subject,
     start: dt.date,
@@ -254,7 +268,11 @@ def scorecard_for_subject(
     library: Library | None = None,
     overrides: dict[str, Thresholds] | None = None,
 ) -> ScorecardResult:
+    """Score a subject; `overrides` default to the thresholds of the subject's objectives in force."""
     library = library if library is not None else library_load()
+    if overrides is None:
+        kind = "unit" if subject.is_unit else "person"
+        overrides = threshold_overrides(kind, [subject.obj.pk], start, end).get(subject.obj.pk, {})
     sums = library.codes(measure_sums(subject, start, end))
     return build_scorecard(library.perspectives, sums, overrides)
 
@@ -347,7 +365,8 @@ def ranking_for_unit(unit: OrgUnit, start: dt.date, end: dt.date) -> tuple[str, 
             code = library.measure_codes.get(r["measure_id"])
             if code:
                 sums[r["person_id"]][code] = r["total"]
-    ranked = [RankedMember(m, build_scorecard(library.perspectives, sums[m.pk])) for m in members]
+    overrides = threshold_overrides("unit" if kind == "units" else "person", [m.pk for m in members], start, end)
+    ranked = [RankedMember(m, build_scorecard(library.perspectives, sums[m.pk], overrides.get(m.pk))) for m in members]
     ranked.sort(key=lambda r: (r.scorecard.overall_score is None, -(r.scorecard.overall_score or 0), r.obj.code))
     for position, member in enumerate(ranked, start=1):
         if member.scorecard.overall_score is not None:

@@ -1,0 +1,4 @@
+"""contract pages and API routes (goals app)."""
+
+urlpatterns: list = []
+api_urlpatterns: list = []

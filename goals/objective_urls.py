@@ -1,0 +1,4 @@
+"""objective pages and API routes (goals app)."""
+
+urlpatterns: list = []
+api_urlpatterns: list = []

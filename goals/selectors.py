@@ -1,0 +1,205 @@
+"""Read use cases of objectives: threshold overrides for scorecards, and progress with a forecast.
+
+Reading of the issue's "straight-line forecast to the due date" (kept
+reproducible from the raw data): for a ratio KPI, the least-squares line
+through the weekly values of the period so far, read at the due date's
+week; for a plain-sum KPI (a volume), the total so far extended at the same
+daily rate to the due date; for a milestone, the latest check-in's progress
+extended at the same rate. A forecast worse than the target (in the KPI's
+direction), or a milestone forecast below 100 %, marks the objective at risk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db.models import Q, Sum
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
+
+from scorecard.calculations import Thresholds, kpi_value
+from scorecard.models import Measurement, OrgUnit
+from scorecard.selectors import Library, library_load, week_start
+
+from .models import Objective
+
+# ------------------------------------------------------------ threshold overrides
+
+
+def objective_overrides(kind: str, ids: list[int], start: dt.date, end: dt.date) -> dict[int, dict[str, Thresholds]]:
+    """KPI objectives in force whose period holds [start, end], per owner id: {kpi code: thresholds}.
+
+    One query. Where two objectives of an owner name the same KPI, the one
+    with the shorter period wins, then the newer.
+    """
+    if not ids:
+        return {}
+    owner_field = "owner_unit_id" if kind == "unit" else "owner_person_id"
+    rows = (
+        Objective.objects.filter(
+            **{f"{owner_field}__in": ids},
+            kind=Objective.Kind.KPI,
+            status__in=Objective.IN_FORCE,
+            period_start__lte=start,
+            period_end__gte=end,
+            kpi__isnull=False,
+            baseline__isnull=False,
+            target__isnull=False,
+            stretch__isnull=False,
+        )
+        .values_list(owner_field, "kpi__code", "baseline", "target", "stretch", "period_start", "period_end", "id")
+        .order_by()
+    )
+    chosen: dict[tuple[int, str], tuple] = {}
+    for owner, code, baseline, target, stretch, p_start, p_end, pk in rows:
+        rank = ((p_end - p_start).days, -pk)
+        if (owner, code) not in chosen or rank < chosen[(owner, code)][0]:
+            chosen[(owner, code)] = (rank, Thresholds(baseline, target, stretch))
+    result: dict[int, dict[str, Thresholds]] = defaultdict(dict)
+    for (owner, code), (_rank, thresholds) in chosen.items():
+        result[owner][code] = thresholds
+    return dict(result)
+
+
+# ------------------------------------------------------------------- progress
+
+
+@dataclass
+class Progress:
+    value: float | None  # the KPI's value over the period so far (KPI objectives)
+    forecast: float | None  # the value (or milestone %) expected at the due date
+    percent: float | None  # how far from baseline to target (KPI), or the milestone's % done
+    at_risk: bool
+    as_of: dt.date
+
+
+def _least_squares(points: list[tuple[float, float]]) -> tuple[float, float] | None:
+    n = len(points)
+    if n < 2:
+        return None
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    if sxx == 0:
+        return None
+    slope = sum((x - mx) * (y - my) for x, y in points) / sxx
+    return slope, my - slope * mx
+
+
+def forecast_ratio(weekly: list[tuple[dt.date, float]], due: dt.date, current: float | None) -> float | None:
+    """Read the least-squares line through (week, value) at the due date's week; the current value with < 2 weeks."""
+    line = _least_squares([(w.toordinal(), v) for w, v in weekly])
+    if line is None:
+        return current
+    slope, intercept = line
+    return slope * week_start(due).toordinal() + intercept
+
+
+def forecast_volume(total: float | None, start: dt.date, as_of: dt.date, due: dt.date) -> float | None:
+    """Extend a running total at its daily rate so far to the due date."""
+    if total is None:
+        return None
+    elapsed = (as_of - start).days + 1
+    return total * ((due - start).days + 1) / elapsed if elapsed > 0 else None
+
+
+def worse_than(value: float, target: float, higher_is_better: bool) -> bool:
+    return value < target if higher_is_better else value > target
+
+
+def percent_to_target(value: float | None, baseline: float, target: float) -> float | None:
+    if value is None or target == baseline:
+        return None
+    return 100.0 * (value - baseline) / (target - baseline)
+
+
+def _owner_unit_sets(unit_ids: set[int]) -> dict[int, set[int]]:
+    """Each owner unit's subtree ids (1 query for the paths)."""
+    if not unit_ids:
+        return {}
+    owners = dict(OrgUnit.objects.filter(pk__in=unit_ids).values_list("pk", "path"))
+    paths = list(OrgUnit.objects.filter(
+        Q(*[Q(path__startswith=p) for p in owners.values()], _connector=Q.OR)
+    ).values_list("pk", "path"))
+    return {owner: {pk for pk, path in paths if path.startswith(owner_path)} for owner, owner_path in owners.items()}
+
+
+def objectives_progress(objectives: list[Objective], today: dt.date | None = None, library: Library | None = None) -> dict[int, Progress]:
+    """Progress, forecast and risk of many objectives in a constant number of queries.
+
+    One grouped query per distinct (period start, as-of date) among the KPI
+    objectives (usually one: the quarter), plus the subtree paths of unit owners.
+    """
+    today = today or timezone.localdate()
+    library = library or library_load()
+    specs = {spec.code: spec for p in library.perspectives for spec in p.kpis}
+    result: dict[int, Progress] = {}
+    groups: dict[tuple[dt.date, dt.date], list[Objective]] = defaultdict(list)
+    for o in objectives:
+        as_of = min(today, o.period_end, o.due_date)
+        if o.kind == Objective.Kind.MILESTONE:
+            done = o.progress
+            forecast = None
+            if done is not None and as_of >= o.period_start:
+                forecast = min(100.0, forecast_volume(done, o.period_start, as_of, o.due_date) or 0.0)
+            result[o.pk] = Progress(None, forecast, done, forecast is not None and forecast < 100, as_of)
+        elif o.kpi_id and as_of >= o.period_start:
+            groups[(o.period_start, as_of)].append(o)
+        else:
+            result[o.pk] = Progress(None, None, None, False, as_of)
+    unit_sets = _owner_unit_sets({o.owner_unit_id for group in groups.values() for o in group if o.owner_unit_id})
+    for (start, as_of), group in groups.items():
+        person_ids = sorted({o.owner_person_id for o in group if o.owner_person_id})
+        unit_ids = sorted({u for o in group if o.owner_unit_id for u in unit_sets.get(o.owner_unit_id, ())})
+        condition = Q(person_id__in=person_ids) if person_ids else Q(pk__in=[])
+        if unit_ids:
+            condition |= Q(unit_id__in=unit_ids)
+        rows = (
+            Measurement.objects.filter(condition, date__range=(start, as_of))
+            .annotate(week=TruncWeek("date"))
+            .values("week", "person_id", "unit_id", "measure_id")
+            .annotate(total=Sum("value"))
+            .order_by()
+        )
+        # weekly[(owner kind, owner id)][week][measure code] = total
+        weekly: dict[tuple[str, int], dict[dt.date, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+        unit_owners: dict[int, list[int]] = defaultdict(list)
+        for owner, members in unit_sets.items():
+            for member in members:
+                unit_owners[member].append(owner)
+        person_set = set(person_ids)
+        for r in rows:
+            code = library.measure_codes.get(r["measure_id"])
+            if code is None:
+                continue
+            week = r["week"].date() if isinstance(r["week"], dt.datetime) else r["week"]
+            keys = [("unit", owner) for owner in unit_owners.get(r["unit_id"], ())]
+            if r["person_id"] in person_set:
+                keys.append(("person", r["person_id"]))
+            for key in keys:
+                bucket = weekly[key][week]
+                bucket[code] = bucket.get(code, 0.0) + r["total"]
+        for o in group:
+            spec = specs.get(o.kpi.code) if o.kpi_id else None
+            key = ("unit", o.owner_unit_id) if o.owner_unit_id else ("person", o.owner_person_id)
+            weeks = weekly.get(key, {})
+            totals: dict[str, float] = {}
+            for sums in weeks.values():
+                for code, v in sums.items():
+                    totals[code] = totals.get(code, 0.0) + v
+            if spec is None:
+                result[o.pk] = Progress(None, None, None, False, as_of)
+                continue
+            value = kpi_value(totals, spec.formula)
+            if spec.formula.is_ratio:
+                series = [(w, kpi_value(s, spec.formula)) for w, s in sorted(weeks.items())]
+                forecast = forecast_ratio([(w, v) for w, v in series if v is not None], o.due_date, value)
+            else:
+                forecast = forecast_volume(value, o.period_start, as_of, o.due_date)
+            higher = spec.thresholds.higher_is_better
+            at_risk = bool(forecast is not None and o.target is not None and worse_than(forecast, o.target, higher))
+            percent = percent_to_target(value, o.baseline, o.target) if o.baseline is not None and o.target is not None else None
+            result[o.pk] = Progress(value, forecast, percent, at_risk, as_of)
+    return result
