@@ -176,6 +176,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "scorecard.tasks.requeue_import_jobs_task",
         "schedule": crontab(minute="*/10"),
     },
+    "checkin-reminders": {
+        "task": "goals.tasks.send_checkin_reminders_task",
+        "schedule": crontab(hour=9, minute=0),
+    },
     "purge-import-files": {
         "task": "scorecard.tasks.purge_import_files_task",
         "schedule": crontab(hour=3, minute=15),
@@ -183,6 +187,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Uploaded measurement files are kept this many days for audit, then deleted.
 IMPORT_FILE_RETENTION_DAYS = int(os.environ.get("IMPORT_FILE_RETENTION_DAYS", "30"))
+# Owners of objectives with no check-in for this many days get one reminder.
+GOALS_CHECKIN_REMINDER_DAYS = int(os.environ.get("GOALS_CHECKIN_REMINDER_DAYS", "14"))
 # An import still pending, or running, after this long is queued again (its
 # message was lost or its worker died); the largest files load in about a minute.
 IMPORT_JOB_STALE_MINUTES = int(os.environ.get("IMPORT_JOB_STALE_MINUTES", "30"))
