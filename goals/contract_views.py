@@ -1,0 +1,292 @@
+"""Pages of performance contracts (业绩合同): list, write, read as a document, sign, amend.
+
+Every page resolves the contract (or the person) through goals.contracts,
+which answers 404 for what the user may not see; actions the user's role
+may not take on a contract they can see answer 403. Refused changes show
+the service's message and save nothing.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from scorecard.models import Kpi, Person
+from scorecard.periods import parse_range
+from scorecard.selectors import people_visible
+from scorecard.views import unit_label
+
+from . import contracts
+from .contract_forms import ContractFilterForm, ContractForm, ContractPersonForm
+from .models import Contract, ContractSignature, Objective
+
+PAGE_SIZE = 50
+CONTRACT_SAVED = _("Contract saved as a draft: the employee and the manager can now sign it.")
+AMENDMENT_SAVED = _("Amendment saved as version %(version)s: both parties sign it again; until then version %(old)s stays in force.")
+SIGNED = {
+    ContractSignature.Role.EMPLOYEE: _("You signed the contract as the employee."),
+    ContractSignature.Role.MANAGER: _("You signed the contract as the manager."),
+}
+LOCKED = _("Both parties have signed: the contract is now locked.")
+NOT_SAVED = _("Nothing was saved: please correct the fields marked below.")
+
+
+def _reward_rows_initial(contract: Contract | None) -> list[dict]:
+    return list(contract.reward_terms) if contract is not None else contracts.default_reward_terms()
+
+
+def _form_page(request, *, template_ctx: dict, form: ContractForm, status: int | None = None) -> HttpResponse:
+    if form.errors:
+        messages.error(request, NOT_SAVED)
+    ctx = {"form": form, **template_ctx}
+    return render(request, "goals/contract_form.html", ctx, status=status or (400 if form.errors else 200))
+
+
+# ----------------------------------------------------------------------- list
+
+
+@login_required
+def contract_list_page(request: HttpRequest) -> HttpResponse:
+    """The contracts the user may see, newest period first.
+
+    Queries, whatever the number of contracts: count (1), contracts with
+    parties and version links (1), their signatures (1) — plus session, user
+    and navigation.
+    """
+    form = ContractFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    qs = contracts.contract_list(
+        request.user, start=filters.get("start"), end=filters.get("end"),
+        status=filters.get("status") or None, person_code=filters.get("person") or None,
+    )
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = []
+    for c in page.object_list:
+        signed = {s.role: s for s in c.signatures.all()}
+        rows.append({"c": c, "employee": signed.get(ContractSignature.Role.EMPLOYEE),
+                     "manager": signed.get(ContractSignature.Role.MANAGER)})
+    keep = urlencode({k: v for k, v in request.GET.items() if k != "page"})
+    can_write = request.user.sees_whole_center or request.user.role == Person.Role.MANAGER
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "goals/contract_list.html",
+                  {"form": form, "rows": rows, "page": page, "keep": keep, "can_write": can_write}, status=status)
+
+
+# --------------------------------------------------------------------- create
+
+
+def _person_for(request: HttpRequest, code: str) -> Person:
+    person = people_visible(request.user).filter(employee_code=code).first()
+    if person is None:
+        raise Http404
+    return person
+
+
+def _writable_people(user) -> list[Person]:
+    return [p for p in people_visible(user).filter(is_active=True).order_by("employee_code") if p.pk != user.pk]
+
+
+@login_required
+def contract_create_page(request: HttpRequest) -> HttpResponse:
+    """Write a person's contract for a period, prefilled with their agreed objectives and the usual reward table.
+
+    Without ?person=, a first step asks whose contract and which period.
+    """
+    code = request.GET.get("person")
+    if not code:
+        if not (request.user.sees_whole_center or request.user.role == Person.Role.MANAGER):
+            raise Http404
+        people = _writable_people(request.user)
+        form = ContractPersonForm(request.GET if "start" in request.GET else None, people=people)
+        if form.is_bound and form.is_valid():
+            query = {k: form.cleaned_data[k] for k in ("person", "start", "end")}
+            return redirect(reverse("contract-create") + "?" + urlencode(query))
+        return render(request, "goals/contract_start.html", {"form": form}, status=400 if form.errors else 200)
+    person = _person_for(request, code)
+    if not contracts.can_write_contract(request.user, person):
+        raise PermissionDenied(contracts.OWN_CONTRACT if person.pk == request.user.pk else contracts.NOT_MANAGER)
+    try:
+        start, end = parse_range(request.GET.get("start"), request.GET.get("end"))
+    except ValidationError as exc:
+        form = ContractPersonForm(request.GET, people=_writable_people(request.user))
+        form.is_valid()
+        for field, msgs in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, msgs)
+        return render(request, "goals/contract_start.html", {"form": form}, status=400)
+    candidates = list(contracts.contract_candidate_objectives(person, start, end))
+    form = ContractForm(
+        request.POST or None, objectives=candidates, reward_terms=_reward_rows_initial(None),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            contract = contracts.contract_create(
+                user=request.user, person=person, period_start=start, period_end=end,
+                objectives=form.cleaned_data["objectives"], support=form.cleaned_data["support"],
+                reward_terms=form.cleaned_data["reward_terms"], terms_text=form.cleaned_data["terms_text"],
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, CONTRACT_SAVED)
+            return redirect("contract-detail", pk=contract.pk)
+    existing = (
+        Contract.objects.filter(person=person, period_start__lte=end, period_end__gte=start)
+        .order_by("-version").first()
+    )
+    ctx = {"mode": "create", "person": person, "start": start, "end": end, "existing": existing,
+           "action": request.get_full_path()}
+    return _form_page(request, template_ctx=ctx, form=form)
+
+
+# ----------------------------------------------------------------------- read
+
+
+def _document(contract: Contract) -> dict:
+    """The contract as its document shows it: the signed (frozen) content, or the draft's current one."""
+    content = contracts.contract_content(contract)
+    codes = {line["kpi"] for line in content["lines"] if line.get("kpi")}
+    kpis = {k.code: k for k in Kpi.objects.filter(code__in=codes)} if codes else {}
+    kinds = dict(Objective.Kind.choices)
+    lines = []
+    for line in content["lines"]:
+        kpi = kpis.get(line.get("kpi"))
+        lines.append({**line, "kpi_obj": kpi, "unit": unit_label(kpi.unit) if kpi else "",
+                      "kind_label": kinds.get(line["kind"], line["kind"])})
+    total = sum(line["weight"] for line in content["lines"])
+    return {"content": content, "lines": lines, "total_weight": total, "hash": contracts.content_hash(content)}
+
+
+@login_required
+def contract_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """The contract as a document: parties, objectives with weights and targets, support, rewards, signatures."""
+    contract = contracts.contract_get(request.user, pk)
+    user = request.user
+    signed = {s.role: s for s in contract.signatures.all()}
+    role = contracts.signing_role(user, contract)
+    blocks = [
+        {"role": r, "label": label, "signature": signed.get(r),
+         "party": contract.person if r == ContractSignature.Role.EMPLOYEE else contract.manager,
+         "can_sign": role == r and contracts.can_sign(user, contract)}
+        for r, label in ContractSignature.Role.choices
+    ]
+    ctx = {
+        "contract": contract,
+        "doc": _document(contract),
+        "blocks": blocks,
+        "versions": contracts.contract_versions(contract),
+        "superseded_by": contracts.superseded_by(contract),
+        "can_edit": contracts.can_edit(user, contract),
+        "can_amend": contracts.can_amend(user, contract),
+    }
+    return render(request, "goals/contract_detail.html", ctx)
+
+
+# ----------------------------------------------------------------- edit/amend
+
+
+def _objective_choices(contract: Contract) -> tuple[list[Objective], dict[int, float], set[int]]:
+    """The contract's objectives first (with their weights), then the person's other agreed ones of the period."""
+    lines = list(contract.lines.all())
+    chosen = [line.objective for line in lines]
+    weights = {line.objective_id: line.weight for line in lines}
+    others = contracts.contract_candidate_objectives(contract.person, contract.period_start, contract.period_end)
+    return chosen + [o for o in others.exclude(pk__in=weights)], weights, set(weights)
+
+
+@login_required
+def contract_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit a draft that no one has signed; signed versions are refused with the reason."""
+    contract = contracts.contract_get(request.user, pk)
+    if not contracts.can_write_contract(request.user, contract.person):
+        raise PermissionDenied(contracts.NOT_MANAGER)
+    if not contracts.can_edit(request.user, contract):
+        refusal = contracts.LOCKED_NO_EDIT if contract.is_locked else (
+            contracts.SIGNED_NO_EDIT if contract.signatures.all() else contracts.NOT_DRAFT)
+        messages.error(request, refusal)
+        return redirect("contract-detail", pk=contract.pk)
+    objectives, weights, included = _objective_choices(contract)
+    form = ContractForm(
+        request.POST or None, objectives=objectives, weights=weights, included=included,
+        reward_terms=_reward_rows_initial(contract),
+        initial={"support": contract.support, "terms_text": contract.terms_text},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            contracts.contract_update(
+                user=request.user, contract=contract, objectives=form.cleaned_data["objectives"],
+                support=form.cleaned_data["support"], reward_terms=form.cleaned_data["reward_terms"],
+                terms_text=form.cleaned_data["terms_text"],
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, CONTRACT_SAVED)
+            return redirect("contract-detail", pk=contract.pk)
+    ctx = {"mode": "edit", "contract": contract, "person": contract.person, "start": contract.period_start,
+           "end": contract.period_end, "action": request.get_full_path()}
+    return _form_page(request, template_ctx=ctx, form=form)
+
+
+@login_required
+def contract_amend_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Write the next version of a signed contract, with the reason; it replaces this one once both sign it."""
+    contract = contracts.contract_get(request.user, pk)
+    if not contracts.can_write_contract(request.user, contract.person):
+        raise PermissionDenied(contracts.NOT_MANAGER)
+    if not contracts.can_amend(request.user, contract):
+        pending = contracts.superseded_by(contract)
+        if pending is not None:
+            messages.error(request, contracts.AMEND_UNDER_WAY % {"version": pending.version})
+            return redirect("contract-detail", pk=pending.pk)
+        messages.error(request, contracts.AMEND_ONLY_SIGNED)
+        return redirect("contract-detail", pk=contract.pk)
+    objectives, weights, included = _objective_choices(contract)
+    form = ContractForm(
+        request.POST or None, objectives=objectives, weights=weights, included=included,
+        reward_terms=_reward_rows_initial(contract), with_reason=True,
+        initial={"support": contract.support, "terms_text": contract.terms_text},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            amendment = contracts.contract_amend(
+                user=request.user, contract=contract, reason=form.cleaned_data["reason"],
+                objectives=form.cleaned_data["objectives"], support=form.cleaned_data["support"],
+                reward_terms=form.cleaned_data["reward_terms"], terms_text=form.cleaned_data["terms_text"],
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, AMENDMENT_SAVED % {"version": amendment.version, "old": contract.version})
+            return redirect("contract-detail", pk=amendment.pk)
+    ctx = {"mode": "amend", "contract": contract, "person": contract.person, "start": contract.period_start,
+           "end": contract.period_end, "action": request.get_full_path()}
+    return _form_page(request, template_ctx=ctx, form=form)
+
+
+# ----------------------------------------------------------------------- sign
+
+
+@require_POST
+@login_required
+def contract_sign_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Sign the contract in the user's role (employee or manager); refusals come back as a message."""
+    contract = contracts.contract_get(request.user, pk)
+    try:
+        signature = contracts.contract_sign(user=request.user, contract=contract)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, SIGNED[signature.role])
+        contract.refresh_from_db(fields=["locked_at"])
+        if contract.is_locked:
+            messages.success(request, LOCKED)
+    return redirect("contract-detail", pk=contract.pk)

@@ -1,0 +1,306 @@
+"""Objective pages: who sees what (404 outside the view), forms, status steps, revisions, query counts."""
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from goals import services
+from goals.models import Objective
+from scorecard.models import Kpi
+from tests.base import make_person
+
+Q3 = (dt.date(2026, 7, 1), dt.date(2026, 9, 30))
+
+
+def objective(org, owner, user=None, status=Objective.Status.DRAFT, **overrides):
+    values = dict(
+        owner=owner, period_start=Q3[0], period_end=Q3[1], title=f"FCR of {owner.code}",
+        result="Resolve more contacts at first touch", kind="kpi", kpi=Kpi.objects.get(code="fcr"),
+        baseline=70, target=74, stretch=78, resources="Coaching", weight=30, due_date=Q3[1], status=status,
+    )
+    values.update(overrides)
+    return services.objective_create(user=user or org.dirk, **values)
+
+
+def form_data(owner="ALICE", **overrides):
+    data = {
+        "owner": owner, "period_start": "2026-07-01", "period_end": "2026-09-30", "title": "FCR up",
+        "result": "Resolve more at first touch", "kind": "kpi", "kpi": "fcr", "baseline": "70", "target": "74",
+        "stretch": "78", "completion_criterion": "", "verification": "", "resources": "Coaching", "weight": "30",
+        "due_date": "2026-09-30", "parent": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def login(client, user):
+    client.force_login(user)
+    return client
+
+
+# --------------------------------------------------------------------- list
+
+
+def test_list_shows_only_the_objectives_the_user_may_see(client, org):
+    objective(org, org.alice)
+    objective(org, org.bob)
+    objective(org, org.carl)
+
+    alice = login(client, org.alice).get(reverse("objective-list")).text
+    assert "FCR of ALICE" in alice and "FCR of BOB" not in alice
+
+    client.force_login(org.mike)
+    mike = client.get(reverse("objective-list")).text
+    assert "FCR of ALICE" in mike and "FCR of BOB" in mike and "FCR of CARL" not in mike
+
+    client.force_login(org.olga)
+    assert "FCR of ALICE" not in client.get(reverse("objective-list")).text
+
+
+def test_list_filters_by_status_kind_perspective_quarter_and_owner(client, org):
+    objective(org, org.alice)
+    objective(org, org.bob, status=Objective.Status.PROPOSED)
+    objective(org, org.t1, kind="milestone", kpi=None, completion_criterion="Script", verification="QA", title="Script")
+    objective(org, org.carl, period_start=dt.date(2026, 4, 1), period_end=dt.date(2026, 6, 30),
+              due_date=dt.date(2026, 6, 30))
+    login(client, org.dirk)
+    url = reverse("objective-list")
+
+    assert "FCR of BOB" in client.get(url, {"status": "proposed"}).text
+    assert "FCR of ALICE" not in client.get(url, {"status": "proposed"}).text
+    assert "Script" in client.get(url, {"kind": "milestone"}).text
+    assert "Script" not in client.get(url, {"perspective": "customer"}).text
+    assert "FCR of ALICE" in client.get(url, {"perspective": "customer"}).text
+    assert "FCR of CARL" in client.get(url, {"period": "2026Q2"}).text
+    assert "FCR of ALICE" not in client.get(url, {"owner": "BOB"}).text
+    assert client.get(url, {"status": "nonsense"}).status_code == 400
+
+
+def test_list_query_count_does_not_grow_with_the_data(client, org, django_assert_max_num_queries):
+    objective(org, org.alice)
+    login(client, org.mike)
+    client.get(reverse("objective-list"))
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as small:
+        client.get(reverse("objective-list"))
+    for i in range(8):
+        person = make_person(f"A{i}", f"Agent {i}", org.t1, "agent", org.mike)
+        objective(org, person)
+        objective(org, person, kind="milestone", kpi=None, completion_criterion="x", verification="y")
+    # Expect: session, user, navigation, perspectives (1), count (1), page (1).
+    with django_assert_max_num_queries(len(small)):
+        response = client.get(reverse("objective-list"))
+    assert response.text.count('href="/goals/objectives/') >= 17
+
+
+# ------------------------------------------------------------------- create
+
+
+def test_agent_opens_the_create_form_for_themself(client, org):
+    response = login(client, org.alice).get(reverse("objective-create"), {"owner": "ALICE"})
+
+    assert response.status_code == 200
+    assert "SMART" in response.text and reverse("objective-smart") in response.text
+
+
+def test_agent_creates_and_proposes_their_objective(client, org):
+    response = login(client, org.alice).post(reverse("objective-create"), {**form_data(), "propose": "1"})
+
+    o = Objective.objects.get()
+    assert response.status_code == 302 and response.url == reverse("objective-detail", args=[o.pk])
+    assert o.status == Objective.Status.PROPOSED and o.owner == org.alice
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"weight": "150"}, services.WEIGHT_RANGE),
+    ({"due_date": "2026-10-15"}, "The due date must fall inside the period"),
+    ({"target": "68"}, "higher is better"),
+    ({"owner": "BOB"}, "Unknown owner"),
+])
+def test_bad_input_answers_400_with_the_message_and_saves_nothing(client, org, overrides, message):
+    response = login(client, org.alice).post(reverse("objective-create"), form_data(**overrides))
+
+    assert response.status_code == 400
+    assert str(message) in response.content.decode()
+    assert not Objective.objects.exists()
+
+
+def test_preview_shows_the_smart_check_without_saving(client, org):
+    response = login(client, org.alice).post(reverse("objective-create"), {**form_data(baseline=""), "preview": "1"})
+
+    assert response.status_code == 200
+    assert "smart-fail" in response.text
+    assert not Objective.objects.exists()
+
+
+def test_smart_fragment_checks_the_form_being_written(client, org):
+    response = login(client, org.alice).post(reverse("objective-smart"), form_data(baseline="", resources=""))
+
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    assert "smart-fail" in response.text and "smart-warn" in response.text
+
+
+def test_smart_fragment_needs_post(client, org):
+    assert login(client, org.alice).get(reverse("objective-smart")).status_code == 405
+
+
+# ------------------------------------------------------------------- detail
+
+
+@pytest.mark.parametrize("user", ["bob", "carl", "olga"])
+def test_detail_answers_404_outside_the_view(client, org, user):
+    o = objective(org, org.alice)
+
+    assert login(client, getattr(org, user)).get(reverse("objective-detail", args=[o.pk])).status_code == 404
+
+
+def test_detail_shows_fields_smart_steps_timeline_and_progress(client, org):
+    parent = objective(org, org.t1, title="Team FCR")
+    o = objective(org, org.alice, status=Objective.Status.PROPOSED, parent=parent)
+
+    text = login(client, org.mike).get(reverse("objective-detail", args=[o.pk])).text
+
+    assert "FCR of ALICE" in text and "74%" in text and "Team FCR" in text
+    assert 'value="agree"' in text and 'value="return"' in text
+    assert "Measurable" in text and "Timeline" in text and "Progress" in text
+
+
+def test_owner_sees_no_approval_buttons_on_their_proposal(client, org):
+    o = objective(org, org.alice, status=Objective.Status.PROPOSED)
+
+    text = login(client, org.alice).get(reverse("objective-detail", args=[o.pk])).text
+
+    assert 'value="agree"' not in text
+
+
+def test_agent_sees_the_chain_above_without_links_they_may_not_open(client, org):
+    team = objective(org, org.t1, title="Team FCR")
+    o = objective(org, org.alice, parent=team)
+
+    text = login(client, org.alice).get(reverse("objective-detail", args=[o.pk])).text
+
+    assert "Team FCR" in text
+    assert reverse("objective-detail", args=[team.pk]) not in text
+
+
+# ------------------------------------------------------------- transitions
+
+
+def test_manager_agrees_a_proposal(client, org):
+    o = objective(org, org.alice, status=Objective.Status.PROPOSED)
+
+    response = login(client, org.mike).post(reverse("objective-transition", args=[o.pk]), {"action": "agree"})
+
+    assert response.status_code == 302
+    o.refresh_from_db()
+    assert o.status == Objective.Status.AGREED
+
+
+def test_returning_without_a_comment_answers_400_and_saves_nothing(client, org):
+    o = objective(org, org.alice, status=Objective.Status.PROPOSED)
+
+    response = login(client, org.mike).post(reverse("objective-transition", args=[o.pk]), {"action": "return"})
+
+    assert response.status_code == 400
+    assert str(services.COMMENT_REQUIRED) in response.text
+    o.refresh_from_db()
+    assert o.status == Objective.Status.PROPOSED
+
+
+def test_owner_cannot_agree_their_own_proposal(client, org):
+    o = objective(org, org.alice, status=Objective.Status.PROPOSED)
+
+    response = login(client, org.alice).post(reverse("objective-transition", args=[o.pk]), {"action": "agree"})
+
+    assert response.status_code == 400
+    o.refresh_from_db()
+    assert o.status == Objective.Status.PROPOSED
+
+
+def test_transition_answers_404_outside_the_view(client, org):
+    o = objective(org, org.alice, status=Objective.Status.PROPOSED)
+
+    response = login(client, org.olga).post(reverse("objective-transition", args=[o.pk]), {"action": "agree"})
+
+    assert response.status_code == 404
+
+
+# --------------------------------------------------------------- edit, revise
+
+
+def test_edit_changes_a_draft(client, org):
+    o = objective(org, org.alice, user=org.alice)
+
+    response = login(client, org.alice).post(reverse("objective-edit", args=[o.pk]), form_data(target="75"))
+
+    assert response.status_code == 302
+    o.refresh_from_db()
+    assert o.target == 75
+
+
+@pytest.mark.parametrize("user", ["bob", "olga"])
+def test_edit_answers_404_outside_the_view(client, org, user):
+    o = objective(org, org.alice)
+
+    assert login(client, getattr(org, user)).get(reverse("objective-edit", args=[o.pk])).status_code == 404
+
+
+def test_edit_of_an_agreed_objective_sends_back_to_the_detail(client, org):
+    o = objective(org, org.alice, status=Objective.Status.PROPOSED)
+    services.objective_transition(user=org.mike, objective=o, action="agree")
+
+    response = login(client, org.mike).get(reverse("objective-edit", args=[o.pk]))
+
+    assert response.status_code == 302
+
+
+def test_revise_page_revises_and_tells_the_owner(client, org, django_capture_on_commit_callbacks):
+    o = objective(org, org.alice, status=Objective.Status.PROPOSED)
+    services.objective_transition(user=org.mike, objective=o, action="agree")
+    login(client, org.mike)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("objective-revise", args=[o.pk]),
+                               {"reason": "Queue merged", "baseline": "70", "target": "73", "stretch": "78",
+                                "due_date": "2026-09-30"})
+
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    text = client.get(reverse("objective-detail", args=[o.pk])).text
+    assert "Queue merged" in text and "<del>74</del>" in text
+
+
+def test_revise_without_a_reason_answers_400(client, org):
+    o = objective(org, org.alice, status=Objective.Status.PROPOSED)
+    services.objective_transition(user=org.mike, objective=o, action="agree")
+
+    response = login(client, org.mike).post(reverse("objective-revise", args=[o.pk]),
+                                            {"reason": "", "target": "73"})
+
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("user", ["alice", "bob", "olga"])
+def test_revise_answers_404_to_who_may_not_revise(client, org, user):
+    o = objective(org, org.alice, status=Objective.Status.PROPOSED)
+    services.objective_transition(user=org.mike, objective=o, action="agree")
+
+    assert login(client, getattr(org, user)).get(reverse("objective-revise", args=[o.pk])).status_code == 404
+
+
+def test_create_form_offers_the_objectives_above_as_parents_never_a_peers(client, org):
+    team = objective(org, org.t1, title="Team FCR")
+    center = objective(org, org.center, title="Center FCR")
+    objective(org, org.bob, title="Bob's FCR")
+
+    text = login(client, org.alice).get(reverse("objective-create"), {"owner": "ALICE"}).text
+    assert "Team FCR" in text and "Center FCR" in text and "Bob&#x27;s FCR" not in text
+
+    client.force_login(org.dirk)
+    text = client.get(reverse("objective-create"), {"owner": "T1"}).text
+    assert f'value="{center.pk}"' in text and f'value="{team.pk}"' not in text
