@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from scorecard import demo
+from goals.demo import load_goals_demo
 from scorecard.imports import ImportFailed
 
 
@@ -37,6 +38,8 @@ class Command(BaseCommand):
                 result = demo.load_demo(
                     seed=seed, agents=agents, days=days, end=end, reload=reload, password=password, log=log
                 )
+                # The quarter of objectives, contracts and check-ins (goals app), once per quarter.
+                objectives = load_goals_demo(today=result.end + dt.timedelta(days=1), log=log)
         except ImportFailed as exc:
             raise CommandError(f"The demo data was refused: {exc}") from exc
         elapsed = time.perf_counter() - started
@@ -46,7 +49,9 @@ class Command(BaseCommand):
             summary = "already loaded, nothing to do"
         self.stdout.write(
             f"Demo center {demo.CENTER_CODE}: {len(result.plan.agents)} agents, "
-            f"{result.start} … {result.end}: {summary} ({elapsed:.1f} s)."
+            f"{result.start} … {result.end}: {summary}"
+            + (f"; {objectives} objectives" if objectives else "")
+            + f" ({elapsed:.1f} s)."
         )
         if verbosity:
             self.print_logins(result.plan, password)
