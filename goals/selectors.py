@@ -156,8 +156,11 @@ def objectives_progress(objectives: list[Objective], today: dt.date | None = Non
         condition = Q(person_id__in=person_ids) if person_ids else Q(pk__in=[])
         if unit_ids:
             condition |= Q(unit_id__in=unit_ids)
+        # Only the measures of the group's KPIs: the others would be summed week by week for nothing.
+        codes = {c for o in group if (spec := specs.get(o.kpi.code)) for c in spec.formula.measures}
+        measure_ids = [pk for pk, code in library.measure_codes.items() if code in codes]
         rows = (
-            Measurement.objects.filter(condition, date__range=(start, as_of))
+            Measurement.objects.filter(condition, date__range=(start, as_of), measure_id__in=measure_ids)
             .annotate(week=TruncWeek("date"))
             .values("week", "person_id", "unit_id", "measure_id")
             .annotate(total=Sum("value"))

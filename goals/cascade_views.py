@@ -1,0 +1,221 @@
+"""Pages of cascades, the cascade tree and objective templates.
+
+Objectives, units and templates outside the user's view answer 404; a
+refused cascade or template change shows the service's field messages
+with status 400 and saves nothing.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from scorecard.forms import form_errors_from
+from scorecard.models import OrgUnit, Person
+from scorecard.selectors import units_visible
+from scorecard.views import unit_label
+
+from . import cascades
+from .cascade_forms import CascadeForm, TemplateAssignForm, TemplateForm, TreeFilterForm
+from .models import Objective, ObjectiveTemplate
+
+NOT_SAVED = _("Nothing was saved: please correct the fields marked below.")
+CASCADED = _("%(count)s child objectives created as drafts; the managers agree them level by level.")
+NOTHING_TO_CASCADE = _("Nothing to create: every child of this cascade exists already.")
+TEMPLATE_SAVED = _("Template “%(name)s” saved.")
+ASSIGNED = _("%(count)s objectives created from the template; %(skipped)s agents already had one for this period.")
+
+
+def _objective_for(request: HttpRequest, pk: int) -> Objective:
+    objective = get_object_or_404(
+        Objective.objects.select_related("owner_unit", "owner_person__unit", "kpi", "parent"), pk=pk
+    )
+    if not cascades.objective_readable(request.user, objective):
+        raise Http404
+    return objective
+
+
+def _plan_rows(plan: list[cascades.PlannedChild], unit: str) -> list[dict]:
+    return [{"node": n, "indent": n.level - 1, "unit": unit} for n in plan]
+
+
+@login_required
+def objective_cascade_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Plan a cascade ("Preview"), then create it ("Create"); nothing is created before the user confirms."""
+    objective = _objective_for(request, pk)
+    owners = []
+    if objective.owner_unit_id:
+        org = cascades._load_org(objective.owner_unit)
+        owners = org.beneath(org.root)
+    data = request.POST if request.method == "POST" else None
+    initial = {"method": cascades.SAME if objective.kind == Objective.Kind.MILESTONE or (
+        objective.kpi_id and "/" in objective.kpi.formula) else cascades.HEADCOUNT}
+    form = CascadeForm(data, owners=owners, initial=initial)
+    if data is not None and form.is_valid() and form.cleaned_data["depth"] == cascades.DEPTH_AGENTS \
+            and form.cleaned_data["method"] == cascades.TYPED and objective.owner_unit_id:
+        # Typed values for every level down to the agents: one input row per planned owner.
+        everyone = []
+
+        def down(unit):
+            for member in org.beneath(unit):
+                everyone.append(member)
+                if isinstance(member, OrgUnit):
+                    down(member)
+
+        down(org.root)
+        form = CascadeForm(data, owners=everyone, initial=initial)
+        form.is_valid()
+    ctx = {"objective": objective, "form": form, "plan": None,
+           "unit": unit_label(objective.kpi.unit) if objective.kpi_id else ""}
+    status = 200
+    if data is not None:
+        if form.is_valid():
+            args = dict(user=request.user, objective=objective, depth=form.cleaned_data["depth"],
+                        method=form.cleaned_data["method"], typed=form.typed_values())
+            try:
+                if "create" in request.POST:
+                    created = cascades.cascade_apply(**args)
+                    if created:
+                        messages.success(request, CASCADED % {"count": len(created)})
+                    else:
+                        messages.info(request, NOTHING_TO_CASCADE)
+                    return redirect(_tree_url(objective))
+                plan = cascades.cascade_preview(**args)
+                ctx["plan"] = _plan_rows(plan, ctx["unit"])
+                ctx["new_count"] = sum(1 for n in plan if n.existing is None)
+            except ValidationError as exc:
+                form_errors_from(form, exc)
+        if form.errors:
+            messages.error(request, NOT_SAVED)
+            status = 400
+    return render(request, "goals/cascade_form.html", ctx, status=status)
+
+
+def _tree_url(objective: Objective) -> str:
+    return reverse("cascade-tree") + f"?period={cascades.quarter_code(objective.period_start)}"
+
+
+@login_required
+def cascade_tree_page(request: HttpRequest) -> HttpResponse:
+    """The cascade tree of a quarter, from the center (or the user's visible root) down to agents.
+
+    Queries, whatever the number of objectives: filter choices (2), then
+    those of cascades.cascade_tree — plus session and user.
+    """
+    form = TreeFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return render(request, "goals/tree.html", {"form": form, "nodes": []}, status=400)
+    data = form.cleaned_data if form.is_bound else {}
+    start, end = data.get("range") or cascades.parse_quarter(None)
+    nodes = cascades.cascade_tree(
+        request.user, start=start, end=end, perspective=data.get("perspective") or None,
+        kpi=data.get("kpi") or None, status=data.get("status") or None,
+    )
+    ctx = {"form": form, "nodes": nodes, "start": start, "end": end, "period": cascades.quarter_code(start),
+           "units": {n.objective.pk: unit_label(n.objective.kpi.unit) if n.objective.kpi_id else "" for n in nodes}}
+    # One reverse for all the links (a {% url %} per node costs more than the rest of the row).
+    try:
+        detail = reverse("objective-detail", args=[999999999])
+    except NoReverseMatch:
+        detail = None
+    for n in nodes:
+        n.unit = ctx["units"][n.objective.pk]
+        n.url = detail.replace("999999999", str(n.objective.pk)) if detail else ""
+    return render(request, "goals/tree.html", ctx)
+
+
+# ------------------------------------------------------------------ templates
+
+
+def _require_template_user(request: HttpRequest) -> None:
+    user = request.user
+    if not (user.sees_whole_center or (user.role == Person.Role.MANAGER and user.unit_id)):
+        raise Http404
+
+
+def _template_for(request: HttpRequest, pk: int) -> ObjectiveTemplate:
+    _require_template_user(request)
+    return get_object_or_404(cascades.templates_visible(request.user), pk=pk)
+
+
+@login_required
+def template_list_page(request: HttpRequest) -> HttpResponse:
+    """The templates of the units the user manages (2 queries)."""
+    _require_template_user(request)
+    templates = list(cascades.templates_visible(request.user).order_by("unit__path", "name"))
+    return render(request, "goals/template_list.html", {"templates": templates})
+
+
+def _template_form_page(request, form, template=None, status=200):
+    if form.errors:
+        messages.error(request, NOT_SAVED)
+        status = 400
+    return render(request, "goals/template_form.html", {"form": form, "template": template}, status=status)
+
+
+@login_required
+def template_create_page(request: HttpRequest) -> HttpResponse:
+    _require_template_user(request)
+    form = TemplateForm(request.POST or None, units=units_visible(request.user))
+    if request.method == "POST" and form.is_valid():
+        try:
+            template = cascades.objective_template_create(user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form_errors_from(form, exc)
+        else:
+            messages.success(request, TEMPLATE_SAVED % {"name": template.name})
+            return redirect("template-list")
+    return _template_form_page(request, form)
+
+
+@login_required
+def template_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
+    template = _template_for(request, pk)
+    initial = {name: getattr(template, name) for name in cascades.TEMPLATE_FIELDS}
+    form = TemplateForm(request.POST or None, units=units_visible(request.user), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            template = cascades.objective_template_update(user=request.user, template=template, **form.cleaned_data)
+        except ValidationError as exc:
+            form_errors_from(form, exc)
+        else:
+            messages.success(request, TEMPLATE_SAVED % {"name": template.name})
+            return redirect("template-list")
+    return _template_form_page(request, form, template)
+
+
+def template_parents(template: ObjectiveTemplate):
+    """Objectives of the template's unit or a unit above it: the possible parents of its assignments."""
+    ids = cascades._path_ids(template.unit.path)
+    return (Objective.objects.filter(owner_unit_id__in=ids).exclude(status=Objective.Status.CANCELLED)
+            .select_related("owner_unit").order_by("-period_start", "owner_unit__depth", "title"))
+
+
+@login_required
+def template_assign_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Give the template's objective to every agent of its unit's subtree, in one step."""
+    template = _template_for(request, pk)
+    from scorecard.periods import quarter_of
+    from django.utils import timezone
+
+    start, end = quarter_of(timezone.localdate())
+    form = TemplateAssignForm(request.POST or None, parents=template_parents(template),
+                              initial={"period_start": start, "period_end": end, "due_date": end})
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = cascades.objective_template_assign(user=request.user, template=template, **form.cleaned_data)
+        except ValidationError as exc:
+            form_errors_from(form, exc)
+        else:
+            messages.success(request, ASSIGNED % {"count": len(result.created), "skipped": result.skipped})
+            return redirect("template-list")
+    status = 200
+    if form.errors:
+        messages.error(request, NOT_SAVED)
+        status = 400
+    return render(request, "goals/template_assign.html", {"form": form, "template": template}, status=status)
