@@ -16,12 +16,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db.models import Q, Sum
-from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from scorecard.calculations import Thresholds, kpi_value
 from scorecard.models import Measurement, OrgUnit
-from scorecard.selectors import Library, library_load, week_start
+from scorecard.selectors import Library, WeekStart, library_load, week_start
 
 from .models import Objective
 
@@ -161,7 +160,7 @@ def objectives_progress(objectives: list[Objective], today: dt.date | None = Non
         measure_ids = [pk for pk, code in library.measure_codes.items() if code in codes]
         rows = (
             Measurement.objects.filter(condition, date__range=(start, as_of), measure_id__in=measure_ids)
-            .annotate(week=TruncWeek("date"))
+            .annotate(week=WeekStart("date"))
             .values("week", "person_id", "unit_id", "measure_id")
             .annotate(total=Sum("value"))
             .order_by()

@@ -7,8 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet, Sum
-from django.db.models.functions import TruncWeek
+from django.db.models import DateField, Func, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 
 from .calculations import (
@@ -281,13 +280,30 @@ def week_start(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
+class WeekStart(Func):
+    """The Monday of a date's ISO week, as a date, computed by the database.
+
+    Django's TruncWeek runs a Python function per row on SQLite; SQLite's own
+    date modifiers do the same in C ('weekday 0' moves to the coming Sunday, or
+    stays on a Sunday; six days back is that week's Monday).
+    """
+
+    output_field = DateField()
+
+    def as_sql(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, template="CAST(DATE_TRUNC('week', %(expressions)s) AS date)", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, template="date(%(expressions)s, 'weekday 0', '-6 days')", **extra)
+
+
 def weekly_values(
     subject: Subject, start: dt.date, end: dt.date, library: Library
 ) -> tuple[list[dt.date], dict[str, list[float | None]]]:
     """Each KPI's value per ISO week (Monday) within [start, end] (1 query)."""
     rows = (
         subject.filter_rows(Measurement.objects.filter(date__range=(start, end)))
-        .annotate(week=TruncWeek("date"))
+        .annotate(week=WeekStart("date"))
         .values("week", "measure_id")
         .annotate(total=Sum("value"))
         .order_by()
