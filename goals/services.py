@@ -18,17 +18,16 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from scorecard.calculations import thresholds_ordered
 from scorecard.models import Kpi, OrgUnit, Person
+
+from scorecard.emails import email_send
 
 from .models import Objective, ObjectiveEvent
 from .smart import blocking, smart_check
@@ -438,12 +437,6 @@ def _recipients(objective: Objective) -> list[str]:
     return [e for e in emails if e]
 
 
-def _send_revision_email(*, objective_id: int, ctx: dict, recipients: list[str]) -> None:
-    subject = render_to_string("emails/objective-revised-subject.txt", ctx).strip()
-    body = render_to_string("emails/objective-revised-body.txt", ctx)
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
-
-
 IN_CONTRACT_BEING_SIGNED = _(
     "This objective is in a performance contract that one party has already signed: "
     "finish the signatures first, then revise the objective and amend the contract."
@@ -511,6 +504,6 @@ def objective_revise(
             "url": reverse("objective-detail", args=[objective.pk]),
         }
         transaction.on_commit(
-            lambda: _send_revision_email(objective_id=objective.pk, ctx=ctx, recipients=recipients)
+            lambda: email_send("objective-revised", ctx, recipients)
         )
     return objective

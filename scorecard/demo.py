@@ -20,7 +20,7 @@ from typing import Callable
 from django.utils import timezone
 
 from . import imports
-from .models import Measurement, OrgUnit, Person
+from .models import Measurement, Person
 
 DEMO_PASSWORD = "demo1234"
 CENTER_CODE = "CC"
