@@ -29,6 +29,15 @@ CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
 
+# Behind HTTPS (production): secure cookies, redirect to HTTPS, HSTS; the
+# reverse proxy sets X-Forwarded-Proto. Off by default: the demo runs on http://127.0.0.1.
+if env_bool("DJANGO_HTTPS", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "3600"))
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
