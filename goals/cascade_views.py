@@ -107,7 +107,7 @@ def cascade_tree_page(request: HttpRequest) -> HttpResponse:
     Queries, whatever the number of objectives: filter choices (2), then
     those of cascades.cascade_tree — plus session and user.
     """
-    form = TreeFilterForm(request.GET or None)
+    form = TreeFilterForm(request.GET or None, initial={"period": cascades.quarter_code(cascades.parse_quarter(None)[0])})
     if form.is_bound and not form.is_valid():
         return render(request, "goals/tree.html", {"form": form, "nodes": []}, status=400)
     data = form.cleaned_data if form.is_bound else {}
