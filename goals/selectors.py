@@ -15,11 +15,12 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Q, Sum
 from django.utils import timezone
 
 from scorecard.calculations import Thresholds, kpi_value
-from scorecard.models import Measurement, OrgUnit
+from scorecard.models import Kpi, Measurement, OrgUnit
 from scorecard.selectors import Library, WeekStart, library_load, week_start
 
 from .models import Objective
@@ -36,21 +37,25 @@ def objective_overrides(kind: str, ids: list[int], start: dt.date, end: dt.date)
     if not ids:
         return {}
     owner_field = "owner_unit_id" if kind == "unit" else "owner_person_id"
-    rows = (
-        Objective.objects.filter(
-            **{f"{owner_field}__in": ids},
-            kind=Objective.Kind.KPI,
-            status__in=Objective.IN_FORCE,
-            period_start__lte=start,
-            period_end__gte=end,
-            kpi__isnull=False,
-            baseline__isnull=False,
-            target__isnull=False,
-            stretch__isnull=False,
-        )
-        .values_list(owner_field, "kpi__code", "baseline", "target", "stretch", "period_start", "period_end", "id")
-        .order_by()
+    # Raw SQL: this runs on every scorecard, and building the ORM query cost
+    # more than running it for one agent (tests/bench).
+    ops = connection.ops
+    statuses = [str(s) for s in Objective.IN_FORCE]
+    sql = (
+        f"SELECT o.{owner_field}, k.code, o.baseline, o.target, o.stretch, o.period_start, o.period_end, o.id "
+        f"FROM {Objective._meta.db_table} o JOIN {Kpi._meta.db_table} k ON k.id = o.kpi_id "
+        f"WHERE o.{owner_field} IN ({', '.join(['%s'] * len(ids))}) AND o.kind = %s "
+        f"AND o.status IN ({', '.join(['%s'] * len(statuses))}) "
+        "AND o.period_start <= %s AND o.period_end >= %s "
+        "AND o.baseline IS NOT NULL AND o.target IS NOT NULL AND o.stretch IS NOT NULL"
     )
+    params = [*ids, str(Objective.Kind.KPI), *statuses, ops.adapt_datefield_value(start), ops.adapt_datefield_value(end)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = [
+            (owner, code, b, t, st, _as_date(p_start), _as_date(p_end), pk)
+            for owner, code, b, t, st, p_start, p_end, pk in cursor.fetchall()
+        ]
     chosen: dict[tuple[int, str], tuple] = {}
     for owner, code, baseline, target, stretch, p_start, p_end, pk in rows:
         rank = ((p_end - p_start).days, -pk)
@@ -60,6 +65,10 @@ def objective_overrides(kind: str, ids: list[int], start: dt.date, end: dt.date)
     for (owner, code), (_rank, thresholds) in chosen.items():
         result[owner][code] = thresholds
     return dict(result)
+
+
+def _as_date(value) -> dt.date:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
 # ------------------------------------------------------------------- progress
