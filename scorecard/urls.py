@@ -10,8 +10,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/goals/", include("goals.api_urls")),
+    path("api/v1/reviews/", include("reviews.api_urls")),
     path("api/v1/", include("scorecard.api_urls")),
     path("imports/", include("scorecard.import_urls")),
     path("goals/", include("goals.urls")),
+    path("reviews/", include("reviews.urls")),
     path("", include("scorecard.page_urls")),
 ]

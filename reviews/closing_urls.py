@@ -1,0 +1,4 @@
+"""closing pages and API routes (reviews app)."""
+
+urlpatterns: list = []
+api_urlpatterns: list = []

@@ -1,0 +1,238 @@
+"""Review cycles and appraisals (stage 3 of MBO): self-assessment, 360 feedback, appraisal, calibration."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from scorecard.models import OrgUnit, _localized
+
+
+def default_scale() -> list[dict]:
+    """The rating scale a new cycle starts with (评分等级 / 等级说明), editable per cycle."""
+    return [
+        {"grade": "A", "label": "卓越 Outstanding", "min": 90, "max": 100,
+         "description": "Far beyond the objectives in every respect."},
+        {"grade": "B", "label": "优秀 Excellent", "min": 80, "max": 90,
+         "description": "Beyond the objectives in most respects."},
+        {"grade": "C", "label": "良好 Good", "min": 70, "max": 80, "description": "Meets the objectives."},
+        {"grade": "D", "label": "合格 Acceptable", "min": 60, "max": 70,
+         "description": "Meets most objectives; some need improvement."},
+        {"grade": "E", "label": "待改进 Needs improvement", "min": 0, "max": 60,
+         "description": "Below the objectives: an improvement plan is needed."},
+    ]
+
+
+class ReviewCycle(models.Model):
+    """An appraisal round for a period: its participants, scale, weights, phases and deadlines."""
+
+    class Phase(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SELF_ASSESSMENT = "self_assessment", _("Self-assessment")
+        FEEDBACK = "feedback", _("360 feedback")
+        APPRAISAL = "appraisal", _("Manager appraisal")
+        CALIBRATION = "calibration", _("Calibration")
+        CLOSING = "closing", _("Closing")
+        CLOSED = "closed", _("Closed")
+
+    # The phases with a deadline, in order; each ends at its deadline.
+    TIMED_PHASES = (Phase.SELF_ASSESSMENT, Phase.FEEDBACK, Phase.APPRAISAL, Phase.CALIBRATION)
+
+    name = models.CharField(_("name"), max_length=200)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    units = models.ManyToManyField(OrgUnit, verbose_name=_("participating units"), related_name="review_cycles")
+    scale = models.JSONField(_("rating scale"), default=default_scale)
+    # Weights of the parts of the overall score; they sum to 100. 360 feedback
+    # serves development, not the rating: 0 unless HR decides otherwise.
+    weight_objectives = models.FloatField(_("weight of objective and KPI results"), default=70)
+    weight_competencies = models.FloatField(_("weight of competencies"), default=30)
+    weight_feedback = models.FloatField(_("weight of 360 feedback"), default=0)
+    self_assessment_due = models.DateTimeField(_("self-assessment deadline"))
+    feedback_due = models.DateTimeField(_("360 feedback deadline"))
+    appraisal_due = models.DateTimeField(_("manager appraisal deadline"))
+    calibration_due = models.DateTimeField(_("calibration deadline"))
+    phase = models.CharField(_("phase"), max_length=16, choices=Phase.choices, default=Phase.DRAFT)
+    # Gate rule, e.g. {"measure": "qa_fatal_errors", "above": 0, "cap": "D"}: a fatal
+    # error in the period caps the grade at D, whatever the other scores.
+    gate_rule = models.JSONField(_("gate rule"), default=dict, blank=True)
+    # Calibration guideline: the most a grade may hold of a unit, in %, e.g. {"A": 10}.
+    guideline = models.JSONField(_("calibration guideline"), default=dict, blank=True)
+    anonymity_threshold = models.PositiveSmallIntegerField(_("minimum answers shown per group"), default=3)
+    max_requests_per_rater = models.PositiveSmallIntegerField(_("most feedback requests per rater"), default=8)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    launched_at = models.DateTimeField(null=True, blank=True)
+    # Closing: claimed by one worker (closing_started_at), progress, the summary when done.
+    closing_started_at = models.DateTimeField(null=True, blank=True)
+    closing_total = models.PositiveIntegerField(default=0)
+    closing_done = models.PositiveIntegerField(default=0)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-period_start", "name"]
+        verbose_name = _("review cycle")
+        verbose_name_plural = _("review cycles")
+        constraints = [
+            models.CheckConstraint(condition=Q(period_start__lte=models.F("period_end")), name="cycle_period_ordered"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Appraisal(models.Model):
+    """One person's appraisal in a cycle, with the snapshot it is scored against."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    class Part(models.TextChoices):
+        """Progress of a part written by someone (self-assessment, manager appraisal)."""
+
+        PENDING = "pending", _("Not started")
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted")
+        NOT_SUBMITTED = "not_submitted", _("Not submitted")
+
+    cycle = models.ForeignKey(ReviewCycle, on_delete=models.CASCADE, related_name="appraisals")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appraisals")
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    # At launch: the agreed objectives, the signed contract and the KPI
+    # definitions and thresholds in force, so later edits never change a result.
+    snapshot = models.JSONField(default=dict)
+    self_status = models.CharField(_("self-assessment"), max_length=14, choices=Part.choices, default=Part.PENDING)
+    self_submitted_at = models.DateTimeField(null=True, blank=True)
+    achievements = models.TextField(_("main achievements"), blank=True)
+    difficulties = models.TextField(_("difficulties"), blank=True)
+    help_wanted = models.TextField(_("help and development wanted"), blank=True)
+    manager_status = models.CharField(_("manager appraisal"), max_length=14, choices=Part.choices, default=Part.PENDING)
+    manager_submitted_at = models.DateTimeField(null=True, blank=True)
+    manager_comments = models.TextField(_("manager's comments"), blank=True)
+    objectives_score = models.FloatField(null=True, blank=True)
+    competencies_score = models.FloatField(null=True, blank=True)
+    feedback_score = models.FloatField(null=True, blank=True)
+    overall_score = models.FloatField(_("overall score"), null=True, blank=True)
+    proposed_grade = models.CharField(_("proposed grade"), max_length=8, blank=True)
+    gate_applied = models.BooleanField(default=False)
+    calibrated_grade = models.CharField(_("calibrated grade"), max_length=8, blank=True)
+    calibration_reason = models.TextField(_("reason for the calibration"), blank=True)
+    calibrated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    calibrated_at = models.DateTimeField(null=True, blank=True)
+    final_grade = models.CharField(_("final grade"), max_length=8, blank=True)
+    outcome = models.TextField(_("outcome"), blank=True)
+    interview_at = models.DateTimeField(_("interview"), null=True, blank=True)
+    interview_notes = models.TextField(_("interview notes"), blank=True)
+    improvement_actions = models.TextField(_("agreed improvement actions"), blank=True)
+    next_objectives = models.JSONField(_("draft objectives for next period"), default=list, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    disagreement = models.TextField(_("written disagreement"), blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["cycle", "unit__path", "person__employee_code"]
+        verbose_name = _("appraisal")
+        verbose_name_plural = _("appraisals")
+        constraints = [models.UniqueConstraint(fields=["cycle", "person"], name="appraisal_once_per_cycle")]
+        indexes = [
+            # The close job claims open appraisals of a cycle in batches.
+            models.Index(fields=["cycle", "status"], name="appraisal_cycle_status"),
+        ]
+
+    def __str__(self):
+        return f"{self.cycle} · {self.person}"
+
+    @property
+    def grade(self) -> str:
+        return self.final_grade or self.calibrated_grade or self.proposed_grade
+
+
+class ObjectiveRating(models.Model):
+    """An objective of the snapshot: the actual result, the self-rating and the manager's rating."""
+
+    appraisal = models.ForeignKey(Appraisal, on_delete=models.CASCADE, related_name="objective_ratings")
+    objective_id = models.PositiveBigIntegerField()  # the snapshot's objective (the live one may change)
+    title = models.CharField(max_length=200)
+    weight = models.FloatField()
+    actual = models.FloatField(_("actual result"), null=True, blank=True)
+    system_score = models.FloatField(null=True, blank=True)  # from the scorecard under the snapshot thresholds
+    self_rating = models.FloatField(_("self-rating"), null=True, blank=True)
+    self_comment = models.TextField(_("comment"), blank=True)
+    manager_rating = models.FloatField(_("manager's rating"), null=True, blank=True)
+    manager_comment = models.TextField(_("manager's comment"), blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["appraisal", "objective_id"], name="objective_rating_once"),
+            models.CheckConstraint(
+                condition=(Q(self_rating__isnull=True) | (Q(self_rating__gte=0) & Q(self_rating__lte=100)))
+                & (Q(manager_rating__isnull=True) | (Q(manager_rating__gte=0) & Q(manager_rating__lte=100))),
+                name="objective_rating_range",
+            ),
+        ]
+
+
+class Competency(models.Model):
+    """A competency rated 1–5 (communication, interpersonal relations, leadership, …); HR edits them."""
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    description_zh = models.TextField(_("description (Chinese)"), blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        ordering = ["order", "code"]
+        verbose_name = _("competency")
+        verbose_name_plural = _("competencies")
+
+    def __str__(self):
+        return self.code
+
+    @property
+    def label(self) -> str:
+        return _localized(self, "name")
+
+    @property
+    def description_label(self) -> str:
+        return _localized(self, "description")
+
+
+class CompetencyRating(models.Model):
+    """The manager's rating of one competency in an appraisal, 1–5."""
+
+    appraisal = models.ForeignKey(Appraisal, on_delete=models.CASCADE, related_name="competency_ratings")
+    competency = models.ForeignKey(Competency, on_delete=models.PROTECT, related_name="+")
+    score = models.PositiveSmallIntegerField(_("rating"))
+    comment = models.TextField(_("comment"), blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["appraisal", "competency"], name="competency_rating_once"),
+            models.CheckConstraint(condition=Q(score__gte=1) & Q(score__lte=5), name="competency_rating_range"),
+        ]
+
+
+class AppraisalReminder(models.Model):
+    """A reminder sent before a deadline; unique, so nobody is reminded twice for the same thing."""
+
+    appraisal = models.ForeignKey(Appraisal, on_delete=models.CASCADE, related_name="reminders")
+    phase = models.CharField(max_length=16, choices=ReviewCycle.Phase.choices)
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["appraisal", "phase", "recipient"], name="appraisal_reminder_once")
+        ]
