@@ -30,7 +30,7 @@ from scorecard.models import Kpi, OrgUnit, Person
 from scorecard.emails import email_send
 
 from .models import Objective, ObjectiveEvent
-from .smart import blocking, smart_check
+from .smart import MISSING_NAMES, blocking, smart_check
 
 S = Objective.Status
 A = ObjectiveEvent.Action
@@ -242,7 +242,7 @@ def _validate(values: dict, *, objective: Objective | None = None) -> dict[str, 
                 errors[name] = str(VALUE_NOT_NUMBER)
                 continue
             if numbers[name] is None:
-                errors[name] = str(VALUE_REQUIRED % {"name": name})
+                errors[name] = str(VALUE_REQUIRED % {"name": MISSING_NAMES[name]})
             values[name] = numbers[name]
         if kpi is not None and all(numbers.get(n) is not None for n in ("baseline", "target", "stretch")):
             higher = kpi.direction == Kpi.Direction.HIGHER

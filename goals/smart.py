@@ -78,6 +78,7 @@ T_NO_PERIOD = _("Set the period the objective covers.")
 T_OUTSIDE = _("The due date %(due)s is outside the period %(start)s – %(end)s.")
 T_PASS = _("Due %(due)s, inside the period %(start)s – %(end)s.")
 MISSING_NAMES = {"baseline": _("baseline"), "target": _("target"), "stretch": _("stretch")}
+LIST_SEPARATOR = pgettext_lazy("list separator", ", ")
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ def _measurable(kind, kpi, baseline, target, stretch, verification) -> SmartResu
     missing = [str(MISSING_NAMES[k]) for k, v in values.items() if v is None]
     unit = str(UNIT_LABELS.get(kpi.unit, kpi.unit)) or "—"
     if missing:
-        return SmartResult("M", FAIL, str(M_MISSING % {"missing": ", ".join(missing), "unit": unit}))
+        return SmartResult("M", FAIL, str(M_MISSING % {"missing": str(LIST_SEPARATOR).join(missing), "unit": unit}))
     numbers = {k: _num(v, kpi.unit) for k, v in values.items()}
     numbers.update(direction=kpi.get_direction_display(), kpi=kpi.label)
     if not thresholds_ordered(baseline, target, stretch, kpi.direction == Kpi.Direction.HIGHER):

@@ -180,11 +180,22 @@ def test_msgfmt_statistics_say_all_translated():
     assert "untranslated" not in run.stderr and "fuzzy" not in run.stderr, run.stderr
 
 
+def _source_folders() -> list[str]:
+    """The top-level folders makemessages must see: every app (a package with an apps.py) and the templates."""
+    apps = sorted(
+        path.name for path in BASE_DIR.iterdir()
+        if path.is_dir() and (path / "__init__.py").exists() and (path / "apps.py").exists()
+    )
+    folders = [*apps, "templates"]
+    assert {"scorecard", "goals"} <= set(folders), folders
+    return folders
+
+
 def test_po_covers_every_string_marked_in_the_source(tmp_path):
     """Extract the strings afresh (makemessages on a copy of the code): each one must be in the .po."""
     if shutil.which("xgettext") is None:
         pytest.skip("xgettext (gettext) is not installed")
-    for name in ("scorecard", "templates"):
+    for name in _source_folders():
         shutil.copytree(BASE_DIR / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(BASE_DIR / "manage.py", tmp_path / "manage.py")
     (tmp_path / "locale").mkdir()
@@ -275,6 +286,93 @@ def test_import_error_in_chinese(org):
     assert any("“2026-07-32”不是有效日期" in m and m.startswith("第 2 行") for m in messages), messages
     assert any("未知的考核对象“NOBODY”" in m for m in messages), messages
     assert all(CJK.search(m) for m in messages), messages
+
+
+# ------------------------------------------------------- goals pages in Chinese
+
+
+GOALS_Q3 = {"period": "2026-Q3"}
+
+
+@pytest.fixture
+def goals_q3(org):
+    """The center's FCR objective cascaded to every agent, and Alice's draft performance contract, Q3 2026."""
+    import datetime as dt
+
+    from goals import cascades, contracts
+    from goals.models import Objective
+    from scorecard.models import Kpi
+
+    start, end = dt.date(2026, 7, 1), dt.date(2026, 9, 30)
+    fcr = Kpi.objects.get(code="fcr")
+    common = dict(period_start=start, period_end=end, due_date=end, status=Objective.Status.AGREED, weight=50,
+                  resources="Coaching", created_by=org.dirk)
+    center = Objective.objects.create(owner_unit=org.center, title="Center FCR", result="Resolve more at first contact",
+                                      kind=Objective.Kind.KPI, kpi=fcr, baseline=70, target=74, stretch=78, **common)
+    cascades.cascade_apply(user=org.dirk, objective=center, depth="agents", method="same")
+    course = Objective.objects.create(owner_person=org.alice, title="Complaint-handling course",
+                                      result="Course completed", kind=Objective.Kind.MILESTONE,
+                                      completion_criterion="Certificate uploaded", verification="HR checks it",
+                                      **common)
+    alice_fcr = Objective.objects.get(owner_person=org.alice, kpi=fcr)  # a draft, as cascading leaves it
+    Objective.objects.filter(pk=alice_fcr.pk).update(status=Objective.Status.AGREED)
+    alice_fcr.refresh_from_db()
+    contract = contracts.contract_create(
+        user=org.mike, person=org.alice, period_start=start, period_end=end,
+        objectives=[(alice_fcr, 60), (course, 40)], support="Two coaching sessions a month.",
+        reward_terms=[{"grade": "A", "outcome": "Bonus 150%"}, {"grade": "E", "outcome": "Improvement plan"}],
+    )
+    return center, alice_fcr, contract
+
+
+def test_objective_list_in_chinese(client, org, goals_q3):
+    html = _page(client, org.dirk, reverse("objective-list"), **ZH)
+    for text in ("目标", "负责人", "目标值", "权重", "截止日期", "已确认", "里程碑", "一次解决率", "Center FCR"):
+        assert text in html, text
+    for english in ("Objectives", "Owner", "Due date", "Agreed", "Filter"):
+        assert f">{english}<" not in html, english
+
+
+def test_objective_detail_with_smart_check_in_chinese(client, org, goals_q3):
+    center, _, _ = goals_q3
+    html = _page(client, org.dirk, reverse("objective-detail", args=[center.pk]), **ZH)
+    for text in ("SMART 原则检查", "具体", "可测量", "可达到", "现实", "时限", "基准值", "目标值", "挑战值",
+                 "下级支撑目标", "进度检查", "影响因素"):
+        assert text in html, text
+    for english in ("SMART check", "Specific", "Measurable", "Time-based", "Contributing objectives"):
+        assert english not in html, english
+
+
+def test_cascade_tree_in_chinese(client, org, goals_q3):
+    html = _page(client, org.dirk, reverse("cascade-tree"), GOALS_Q3, **ZH)
+    for text in ("目标分解树", "目标与负责人", "目标值", "当前值", "进度", "季度", "Center FCR", "Alice Agent"):
+        assert text in html, text
+    for english in ("Cascade tree", "Objective and owner", "Current value", "Flags"):
+        assert english not in html, english
+
+
+def test_contract_pages_in_chinese(client, org, goals_q3):
+    _, _, contract = goals_q3
+    html = _page(client, org.dirk, reverse("contract-list"), **ZH)
+    for text in ("业绩合同", "员工", "员工签名", "主管签名", "未签署", "草稿", "Alice Agent"):
+        assert text in html, text
+    assert "Performance contracts" not in html and "not signed" not in html
+    html = _page(client, org.mike, reverse("contract-detail", args=[contract.pk]), **ZH)
+    for text in ("业绩合同", "一、目标与权重", "三、奖惩", "评分等级", "以主管身份签署", "尚未签署", "完成标准："):
+        assert text in html, text
+    assert "Performance contract" not in html and "Rewards and penalties" not in html
+
+
+def test_goals_pages_in_english_have_no_chinese(client, org, goals_q3):
+    center, _, contract = goals_q3
+    for user, url, data in (
+        (org.dirk, reverse("objective-list"), None),
+        (org.dirk, reverse("objective-detail", args=[center.pk]), None),
+        (org.dirk, reverse("cascade-tree"), GOALS_Q3),
+        (org.mike, reverse("contract-detail", args=[contract.pk]), None),
+    ):
+        html = _page(client, user, url, data, **EN)
+        assert _cjk_outside_deliberate(html) == [], url
 
 
 # ------------------------------------------------------------- the same in English
