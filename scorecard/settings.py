@@ -190,6 +190,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "goals.tasks.send_checkin_reminders_task",
         "schedule": crontab(hour=9, minute=0),
     },
+    "advance-review-phases": {
+        "task": "reviews.tasks.advance_review_phases_task",
+        "schedule": crontab(minute="*/5"),
+    },
+    "review-reminders": {
+        "task": "reviews.tasks.send_review_reminders_task",
+        "schedule": crontab(minute=0),
+    },
     "purge-import-files": {
         "task": "scorecard.tasks.purge_import_files_task",
         "schedule": crontab(hour=3, minute=15),
@@ -199,6 +207,8 @@ CELERY_BEAT_SCHEDULE = {
 IMPORT_FILE_RETENTION_DAYS = int(os.environ.get("IMPORT_FILE_RETENTION_DAYS", "30"))
 # Owners of objectives with no check-in for this many days get one reminder.
 GOALS_CHECKIN_REMINDER_DAYS = int(os.environ.get("GOALS_CHECKIN_REMINDER_DAYS", "14"))
+# People who have not finished their part of a review get one reminder this long before its deadline.
+REVIEW_REMINDER_HOURS = int(os.environ.get("REVIEW_REMINDER_HOURS", "48"))
 # An import still pending, or running, after this long is queued again (its
 # message was lost or its worker died); the largest files load in about a minute.
 IMPORT_JOB_STALE_MINUTES = int(os.environ.get("IMPORT_JOB_STALE_MINUTES", "30"))

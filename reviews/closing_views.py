@@ -1,0 +1,114 @@
+"""Pages and API of the close: HR's Close button and the progress bar.
+
+Only HR (and superusers) may close a cycle; the progress is visible to those
+who see the whole center. Anyone else gets 404, never 403, so a cycle's
+existence is not revealed.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from scorecard.apis import _drf_error
+
+from . import closing
+from .models import ReviewCycle
+
+CLOSE_STARTED = _("Closing “%(name)s”: the appraisals are being frozen in the background.")
+CLOSE_NOT_STARTED = _("“%(name)s” is already closing or closed.")
+NOT_VISIBLE = OpenApiResponse(description="Unknown, or not visible to the caller.")
+
+
+def _cycle_for_closer(user, pk: int) -> ReviewCycle:
+    """The cycle, for a user who may close it; 404 otherwise."""
+    if not closing.user_can_close(user):
+        raise Http404
+    cycle = ReviewCycle.objects.filter(pk=pk).first()
+    if cycle is None:
+        raise Http404
+    return cycle
+
+
+def _cycle_for_viewer(user, pk: int) -> ReviewCycle:
+    """The cycle, for a user who sees the whole center; 404 otherwise."""
+    if not (user.is_authenticated and (user.sees_whole_center or closing.user_can_close(user))):
+        raise Http404
+    cycle = ReviewCycle.objects.filter(pk=pk).first()
+    if cycle is None:
+        raise Http404
+    return cycle
+
+
+@login_required
+def cycle_close_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the Close button with what it does, or the progress; POST: start the close."""
+    cycle = _cycle_for_closer(request.user, pk)
+    if request.method == "POST":
+        try:
+            started = closing.cycle_close_start(user=request.user, cycle=cycle)
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            if started:
+                messages.success(request, CLOSE_STARTED % {"name": cycle.name})
+            else:
+                messages.info(request, CLOSE_NOT_STARTED % {"name": cycle.name})
+        return redirect(reverse("cycle-close", args=[cycle.pk]))
+    ctx = {
+        "cycle": cycle,
+        "progress": closing.close_progress(cycle),
+        "can_start": cycle.phase in ReviewCycle.TIMED_PHASES and cycle.launched_at is not None,
+    }
+    return render(request, "reviews/closing_page.html", ctx)
+
+
+@login_required
+def cycle_close_progress_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """A small page fragment: the progress bar, refreshing itself while the close runs (1 query)."""
+    cycle = _cycle_for_viewer(request.user, pk)
+    ctx = {"cycle": cycle, "progress": closing.close_progress(cycle)}
+    return render(request, "reviews/closing_progress.html", ctx)
+
+
+class CloseProgressOutputSerializer(serializers.Serializer):
+    phase = serializers.CharField()
+    closing_total = serializers.IntegerField()
+    closing_done = serializers.IntegerField()
+    percent = serializers.IntegerField()
+    closing_started_at = serializers.DateTimeField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+    summary = serializers.JSONField(allow_null=True)
+
+
+class CycleCloseApi(APIView):
+    """Start closing a cycle (HR only); 202 with the progress, also when it was already closing."""
+
+    @extend_schema(request=None, responses={202: CloseProgressOutputSerializer, 404: NOT_VISIBLE})
+    def post(self, request, pk: int):
+        cycle = _cycle_for_closer(request.user, pk)
+        try:
+            closing.cycle_close_start(user=request.user, cycle=cycle)
+        except ValidationError as exc:
+            raise _drf_error(exc) from exc
+        cycle.refresh_from_db()
+        return Response(CloseProgressOutputSerializer(closing.close_progress(cycle)).data, status=status.HTTP_202_ACCEPTED)
+
+
+class CycleCloseProgressApi(APIView):
+    """The close's progress: appraisals closed of the total, and the summary once closed."""
+
+    @extend_schema(responses={200: CloseProgressOutputSerializer, 404: NOT_VISIBLE})
+    def get(self, request, pk: int):
+        cycle = _cycle_for_viewer(request.user, pk)
+        return Response(CloseProgressOutputSerializer(closing.close_progress(cycle)).data)

@@ -1,0 +1,28 @@
+"""Celery tasks of the reviews app: thin wrappers that take an id and call a service."""
+
+from celery import shared_task
+
+from .closing import close_cycle, phases_advance, reminders_send
+
+
+@shared_task
+def close_cycle_task(cycle_id: int, batch_size: int = 200) -> None:
+    """Close a cycle's appraisals and write its summary; safe to deliver twice or to two workers at once.
+
+    Each batch of appraisals is claimed by a conditional UPDATE, so a second
+    delivery only closes what is still open, and a run cut short is finished
+    by the next one (phases_advance re-dispatches closes that look stuck).
+    """
+    close_cycle(cycle_id=cycle_id, batch_size=batch_size)
+
+
+@shared_task
+def advance_review_phases_task() -> int:
+    """Move cycles past their deadlines and start closes at the calibration deadline (every 5 minutes)."""
+    return phases_advance()
+
+
+@shared_task
+def send_review_reminders_task() -> int:
+    """Remind people whose self-assessment or appraisal is due soon (hourly); once per appraisal, phase and person."""
+    return reminders_send()

@@ -1,0 +1,146 @@
+"""Appraisal pages: who sees them, the forms each user gets, saving through them, query counts."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from reviews.models import Appraisal, Competency, ReviewCycle
+from tests.factories import put
+from tests.reviews.test_self_assessment import make_appraisal, ratings
+
+pytestmark = pytest.mark.django_db
+
+
+def login(client, user):
+    client.force_login(user)
+    return client
+
+
+def test_who_sees_the_appraisal(client, org):
+    a = make_appraisal(org)
+    url = reverse("appraisal-detail", args=[a.pk])
+    for user in (org.alice, org.mike, org.dana, org.hana, org.dirk):
+        assert login(client, user).get(url).status_code == 200, user
+    for user in (org.bob, org.olga, org.carl):
+        assert login(client, user).get(url).status_code == 404, user
+        assert login(client, user).post(reverse("appraisal-self", args=[a.pk]), {}).status_code == 404
+
+
+def test_detail_shows_the_form_with_prefilled_actual(client, org):
+    put(org.alice, "2026-07-10", first_contact_resolved=76, contacts_handled=100)
+    a = make_appraisal(org)
+    body = login(client, org.alice).get(reverse("appraisal-detail", args=[a.pk])).content.decode()
+    assert 'id="self-assessment"' in body and 'id="manager-appraisal"' not in body
+    assert 'name="o101_actual"' in body and 'value="76"' in body
+    assert "Part 1: work evaluation" in body and "Part 2: main achievements" in body
+    body = login(client, org.mike).get(reverse("appraisal-detail", args=[a.pk])).content.decode()
+    assert 'id="manager-appraisal"' in body and 'id="self-assessment"' not in body
+    assert 'name="o101_manager_rating"' in body and 'value="90"' in body
+
+
+def test_self_assessment_page_saves_draft_and_refuses_bad_rating(client, org):
+    a = make_appraisal(org)
+    login(client, org.alice)
+    url = reverse("appraisal-self", args=[a.pk])
+    data = {"o101_self_rating": "80", "o102_self_rating": "B", "achievements": "FAQ written", "action": "save"}
+    assert client.post(url, data).status_code == 302
+    a.refresh_from_db()
+    assert a.self_status == Appraisal.Part.DRAFT and a.achievements == "FAQ written"
+    response = client.post(url, {**data, "o101_self_rating": "150", "achievements": "changed", "action": "submit"})
+    assert response.status_code == 400
+    assert "Give a score from 0 to 100" in response.content.decode()
+    a.refresh_from_db()
+    assert a.achievements == "FAQ written" and a.self_status == Appraisal.Part.DRAFT
+    assert client.post(url, {**data, "action": "submit"}).status_code == 302
+    a.refresh_from_db()
+    assert a.self_status == Appraisal.Part.SUBMITTED
+
+
+def test_self_assessment_after_the_deadline_shows_the_message(client, org):
+    a = make_appraisal(org, self_due_days=-1)
+    response = login(client, org.alice).post(reverse("appraisal-self", args=[a.pk]), {"achievements": "late"})
+    assert response.status_code == 400
+    assert "deadline" in response.content.decode()
+    a.refresh_from_db()
+    assert a.achievements == ""
+
+
+def test_manager_page_submits_and_the_appraisee_acknowledges(client, org):
+    put(org.alice, "2026-07-10", first_contact_resolved=76, contacts_handled=100, qa_fatal_errors=2)
+    a = make_appraisal(org, phase=ReviewCycle.Phase.APPRAISAL)
+    login(client, org.mike)
+    data = {"o101_manager_rating": "90", "o102_manager_rating": "100", "manager_comments": "Great", "action": "submit"}
+    data.update({f"c_{c.code}_score": "5" for c in Competency.objects.filter(active=True)})
+    assert client.post(reverse("appraisal-manager", args=[a.pk]), data).status_code == 302
+    a.refresh_from_db()
+    assert a.manager_status == Appraisal.Part.SUBMITTED and a.proposed_grade == "D" and a.gate_applied
+    body = login(client, org.alice).get(reverse("appraisal-detail", args=[a.pk])).content.decode()
+    assert 'id="gate-applied"' in body and "No bonus" in body
+    response = client.post(reverse("appraisal-acknowledge", args=[a.pk]), {"disagreement": "I disagree."})
+    assert response.status_code == 302
+    body = login(client, org.hana).get(reverse("appraisal-detail", args=[a.pk])).content.decode()
+    assert "I disagree." in body
+
+
+def test_interview_page_and_next_objectives_button(client, org):
+    a = make_appraisal(org, phase=ReviewCycle.Phase.APPRAISAL)
+    login(client, org.mike)
+    data = {"interview_at": "2026-10-05T10:00", "interview_notes": "Notes", "improvement_actions": "Actions",
+            "n0_title": "FCR to 75%", "n0_kpi": "fcr", "n0_baseline": "70", "n0_target": "75", "n0_stretch": "80",
+            "n1_title": "AHT", "n1_kpi": "aht", "n1_target": "330"}
+    assert client.post(reverse("appraisal-interview", args=[a.pk]), data).status_code == 302
+    response = client.post(reverse("appraisal-next-objectives", args=[a.pk]))
+    assert response.status_code == 400  # the AHT draft lacks a baseline and a stretch
+    assert "baseline" in response.content.decode()
+    data.update({"n1_baseline": "420", "n1_stretch": "300"})
+    assert client.post(reverse("appraisal-interview", args=[a.pk]), data).status_code == 302
+    assert client.post(reverse("appraisal-next-objectives", args=[a.pk])).status_code == 302
+    a.refresh_from_db()
+    assert len([d for d in a.next_objectives if d.get("objective_id")]) == 2
+    assert login(client, org.alice).post(reverse("appraisal-interview", args=[a.pk]), data).status_code == 403
+
+
+def test_drafts_are_not_shown_to_the_other_side(client, org):
+    a = make_appraisal(org)
+    login(client, org.alice).post(reverse("appraisal-self", args=[a.pk]),
+                                  {"achievements": "SECRET-DRAFT", "action": "save"})
+    body = login(client, org.mike).get(reverse("appraisal-detail", args=[a.pk])).content.decode()
+    assert "SECRET-DRAFT" not in body
+
+
+def test_my_appraisals(client, org):
+    a = make_appraisal(org)
+    b = make_appraisal(org, person=org.bob)
+    body = login(client, org.mike).get(reverse("my-appraisals")).content.decode()
+    assert reverse("appraisal-detail", args=[a.pk]) in body and reverse("appraisal-detail", args=[b.pk]) in body
+    body = login(client, org.alice).get(reverse("my-appraisals")).content.decode()
+    assert reverse("appraisal-detail", args=[a.pk]) in body
+    assert reverse("appraisal-detail", args=[b.pk]) not in body
+
+
+@pytest.mark.parametrize("user", ["alice", "mike"])
+def test_detail_page_queries_are_constant(client, org, user):
+    """Expect: session, user, appraisal, ratings (prepare), ratings, competency ratings, competencies,
+    and for the manager the KPI list of the interview form and the navigation's unit — whatever the
+    number of objectives."""
+    put(org.alice, "2026-07-10", first_contact_resolved=76, contacts_handled=100)
+    a = make_appraisal(org, phase=ReviewCycle.Phase.APPRAISAL)
+    login(client, getattr(org, user))
+    url = reverse("appraisal-detail", args=[a.pk])
+    client.get(url)  # prepared once: actual and system score stored
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(url).status_code == 200
+    snapshot = dict(a.snapshot)
+    snapshot["objectives"] = snapshot["objectives"] + [
+        {**snapshot["objectives"][0], "id": 200 + i, "weight": 1} for i in range(10)
+    ]
+    Appraisal.objects.filter(pk=a.pk).update(snapshot=snapshot)
+    client.get(url)
+    assert len(ratings(a)) == 12
+    with CaptureQueriesContext(connection) as large:
+        assert client.get(url).status_code == 200
+    assert len(large) == len(small)
+    assert len(small) == (9 if user == "mike" else 7), [q["sql"][:80] for q in small.captured_queries]
