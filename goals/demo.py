@@ -62,8 +62,33 @@ def load_goals_demo(*, today: dt.date, log: Callable[[str], None] = lambda messa
         return 0
     with transaction.atomic():
         made = _build(center, director, start, end, today, log)
-    log(f"Objectives {start} … {end}: {made} created.")
+        made += _previous_quarter(center, director, *quarter_of(start - dt.timedelta(days=1)))
+    log(f"Objectives {start} … {end} and the quarter before: {made} created.")
     return made
+
+
+def _previous_quarter(center: OrgUnit, director: Person, start: dt.date, end: dt.date) -> int:
+    """Last quarter's objectives (FCR and AHT, cascaded to every agent, all active): what its review appraises."""
+    kpis = {k.code: k for k in Kpi.objects.filter(code__in=["fcr", "aht"])}
+    for code, title, baseline, target, stretch, weight in (
+        ("fcr", "First-contact resolution at 74%", 70, 74, 78, 50),
+        ("aht", "Average handle time at 360 s", 380, 360, 340, 50),
+    ):
+        objective = services.objective_create(
+            user=director, owner=center, period_start=start, period_end=end, due_date=end, title=title,
+            result=title, kind="kpi", kpi=kpis[code], baseline=baseline, target=target, stretch=stretch,
+            weight=weight, resources="Coaching hours and quality calibration sessions.",
+        )
+        for action in TO_ACTIVE:
+            services.objective_transition(user=director, objective=objective, action=action)
+        cascades.cascade_apply(user=director, objective=objective, depth="agents", method="same")
+    for objective in (
+        Objective.objects.filter(period_start=start, status="draft")
+        .select_related("owner_unit__parent", "owner_person__manager", "owner_person__unit", "kpi")
+        .order_by("id")
+    ):
+        _advance(objective, TO_ACTIVE, director)
+    return Objective.objects.filter(period_start=start).count()
 
 
 def _build(center: OrgUnit, director: Person, start: dt.date, end: dt.date, today: dt.date, log) -> int:

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from scorecard import demo
 from goals.demo import load_goals_demo
+from reviews.demo import load_reviews_demo
 from scorecard.imports import ImportFailed
 
 
@@ -40,6 +41,8 @@ class Command(BaseCommand):
                 )
                 # The quarter of objectives, contracts and check-ins (goals app), once per quarter.
                 objectives = load_goals_demo(today=result.end + dt.timedelta(days=1), log=log)
+                # A review cycle in progress and a closed one before it (reviews app), once.
+                load_reviews_demo(today=result.end + dt.timedelta(days=1), log=log)
         except ImportFailed as exc:
             raise CommandError(f"The demo data was refused: {exc}") from exc
         elapsed = time.perf_counter() - started
