@@ -146,7 +146,7 @@ class CycleForm(forms.Form):
                 self.add_error("gate_measure", messages)
             elif key in ("scale", "guideline"):
                 self.scale_errors.extend(messages)
-                self.add_error(None, [f"{_('Rating scale')}: {m}" for m in messages])
+                self.add_error(None, [_("Rating scale: %(message)s") % {"message": m} for m in messages])
             elif key == "weights":
                 self.weight_errors.extend(messages)
                 self.add_error(None, messages)
@@ -174,6 +174,7 @@ class ScaleRowForm(forms.Form):
     max = forms.FloatField(label=_("To score"), required=False)
     description = forms.CharField(label=_("Description"), max_length=500, required=False)
     guideline = forms.FloatField(
+        # xgettext:no-python-format
         label=_("At most (% of a unit)"), required=False, min_value=0, max_value=100,
     )
 

@@ -9,17 +9,21 @@ from scorecard.models import OrgUnit, _localized
 
 
 def default_scale() -> list[dict]:
-    """The rating scale a new cycle starts with (评分等级 / 等级说明), editable per cycle."""
+    """The rating scale a new cycle starts with (评分等级 / 等级说明), editable per cycle.
+
+    The labels are data, not interface text: a cycle's scale is what HR
+    writes, so the default carries both languages.
+    """
     return [
         {"grade": "A", "label": "卓越 Outstanding", "min": 90, "max": 100,
-         "description": "Far beyond the objectives in every respect."},
+         "description": "各方面远超目标 · Far beyond the objectives in every respect."},
         {"grade": "B", "label": "优秀 Excellent", "min": 80, "max": 90,
-         "description": "Beyond the objectives in most respects."},
-        {"grade": "C", "label": "良好 Good", "min": 70, "max": 80, "description": "Meets the objectives."},
+         "description": "多数方面超出目标 · Beyond the objectives in most respects."},
+        {"grade": "C", "label": "良好 Good", "min": 70, "max": 80, "description": "达成目标 · Meets the objectives."},
         {"grade": "D", "label": "合格 Acceptable", "min": 60, "max": 70,
-         "description": "Meets most objectives; some need improvement."},
+         "description": "达成多数目标，部分需改进 · Meets most objectives; some need improvement."},
         {"grade": "E", "label": "待改进 Needs improvement", "min": 0, "max": 60,
-         "description": "Below the objectives: an improvement plan is needed."},
+         "description": "未达目标，需制定改进计划 · Below the objectives: an improvement plan is needed."},
     ]
 
 

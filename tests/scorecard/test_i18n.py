@@ -375,6 +375,52 @@ def test_goals_pages_in_english_have_no_chinese(client, org, goals_q3):
         assert _cjk_outside_deliberate(html) == [], url
 
 
+# ----------------------------------------------------- reviews pages in Chinese
+
+
+@pytest.fixture
+def review_cycle(org):
+    """A Q3 2026 review cycle over the Inbound department (Alice's), launched: everyone in it has an appraisal."""
+    import datetime as dt
+
+    from reviews import services
+    from reviews.models import default_scale
+
+    first = dt.datetime(2026, 10, 7, 18, 0, tzinfo=dt.timezone.utc)
+    step = dt.timedelta(days=7)
+    cycle = services.cycle_create(
+        user=org.hana, name="Q3 2026 appraisal", period_start=dt.date(2026, 7, 1), period_end=dt.date(2026, 9, 30),
+        units=[org.d1], scale=default_scale(), weight_objectives=70, weight_competencies=30, weight_feedback=0,
+        self_assessment_due=first, feedback_due=first + step, appraisal_due=first + 2 * step,
+        calibration_due=first + 3 * step,
+    )
+    services.cycle_launch(user=org.hana, cycle=cycle)
+    cycle.refresh_from_db()
+    return cycle
+
+
+def test_cycle_list_in_chinese(client, org, review_cycle):
+    html = _page(client, org.hana, reverse("cycle-list"), **ZH)
+    for text in ("考核周期", "新建考核周期", "统计期间", "阶段", "自我评估", "绩效考核", "Q3 2026 appraisal"):
+        assert text in html, text
+    for english in ("Review cycles", "New review cycle", "Phase", "Self-assessment", "Appraisals"):
+        assert f">{english}<" not in html, english
+
+
+def test_my_appraisals_in_chinese(client, org, review_cycle):
+    html = _page(client, org.alice, reverse("my-appraisals"), **ZH)
+    for text in ("我的绩效考核", "本人的绩效考核", "考核周期", "自我评估", "主管考核", "未开始", "尚未提交", "Q3 2026 appraisal"):
+        assert text in html, text
+    for english in ("My appraisals", "My own appraisals", "Cycle", "Not started", "Not yet submitted"):
+        assert f">{english}<" not in html, english
+
+
+def test_reviews_pages_in_english_have_no_chinese(client, org, review_cycle):
+    for user, url in ((org.hana, reverse("cycle-list")), (org.alice, reverse("my-appraisals"))):
+        html = _page(client, user, url, **EN)
+        assert _cjk_outside_deliberate(html) == [], url
+
+
 # ------------------------------------------------------------- the same in English
 
 
