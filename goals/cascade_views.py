@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from scorecard.forms import form_errors_from
 from scorecard.models import OrgUnit, Person
 from scorecard.selectors import units_visible
-from scorecard.views import unit_label
+from scorecard.units import unit_label
 
 from . import cascades
 from .cascade_forms import CascadeForm, TemplateAssignForm, TemplateForm, TreeFilterForm

@@ -38,7 +38,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from scorecard.calculations import KpiSpec
+from scorecard.calculations import KpiSpec, parse_number, thresholds_ordered
 from scorecard.models import Kpi, Measure, Measurement, OrgUnit, Person
 from scorecard.selectors import Library, library_load, person_visible, unit_visible
 
@@ -277,22 +277,6 @@ def _existing_descendants(objective: Objective, org: _Org) -> dict[tuple[int, st
     return found
 
 
-def _number(value) -> float | None:
-    if value is None or value == "":
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError from None
-    if not math.isfinite(number):
-        raise ValueError
-    return number
-
-
-def _ordered(baseline: float, target: float, stretch: float, higher: bool) -> bool:
-    return baseline < target < stretch if higher else baseline > target > stretch
-
-
 def _parse_typed(typed: dict | None, spec: KpiSpec | None, higher: bool) -> tuple[dict[str, tuple], list[str]]:
     """Typed values by owner code: {code: (baseline, target, stretch)} and the per-code errors."""
     values: dict[str, tuple] = {}
@@ -301,13 +285,13 @@ def _parse_typed(typed: dict | None, spec: KpiSpec | None, higher: bool) -> tupl
         try:
             if isinstance(triple, dict):
                 triple = (triple.get("baseline"), triple.get("target"), triple.get("stretch"))
-            b, t, s = (_number(v) for v in triple)
+            b, t, s = (parse_number(v) for v in triple)
             if b is None or t is None or s is None:
                 raise ValueError
         except (TypeError, ValueError):
             errors.append(str(TYPED_NOT_NUMBER % {"code": code}))
             continue
-        if not _ordered(b, t, s, higher):
+        if not thresholds_ordered(b, t, s, higher):
             message = TYPED_NOT_ORDERED_HIGHER if higher else TYPED_NOT_ORDERED_LOWER
             errors.append(str(message % {"code": code}))
             continue
@@ -665,7 +649,7 @@ def _template_errors(values: dict) -> dict[str, str]:
         errors["kind"] = str(KIND_UNKNOWN)
     weight = values.get("weight")
     try:
-        weight = _number(weight)
+        weight = parse_number(weight)
         if weight is None or not 0 <= weight <= 100:
             raise ValueError
     except ValueError:
@@ -677,14 +661,14 @@ def _template_errors(values: dict) -> dict[str, str]:
         numbers = {}
         for name in ("baseline", "target", "stretch"):
             try:
-                numbers[name] = _number(values.get(name))
+                numbers[name] = parse_number(values.get(name))
             except ValueError:
                 numbers[name] = None
             if numbers[name] is None:
                 errors[name] = str(VALUE_REQUIRED)
         if kpi is not None and None not in numbers.values():
             higher = kpi.direction == Kpi.Direction.HIGHER
-            if not _ordered(numbers["baseline"], numbers["target"], numbers["stretch"], higher):
+            if not thresholds_ordered(numbers["baseline"], numbers["target"], numbers["stretch"], higher):
                 errors["target"] = str(NOT_ORDERED_HIGHER if higher else NOT_ORDERED_LOWER)
     elif kind == Objective.Kind.MILESTONE:
         if not (values.get("completion_criterion") or "").strip():

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from scorecard.models import Kpi, Person
 from scorecard.periods import parse_range
 from scorecard.selectors import people_visible
-from scorecard.views import unit_label
+from scorecard.units import unit_label
 
 from . import contracts
 from .contract_forms import ContractFilterForm, ContractForm, ContractPersonForm

@@ -16,7 +16,6 @@ revisions keep the old values in the objective's history.
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,7 +23,7 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from scorecard.calculations import thresholds_ordered
+from scorecard.calculations import parse_number, thresholds_ordered
 from scorecard.models import Kpi, OrgUnit, Person
 
 from scorecard.emails import email_send
@@ -164,18 +163,6 @@ def objectives_visible(user) -> QuerySet[Objective]:
 
 # --------------------------------------------------------------- validation
 
-def _number(value):
-    if value is None or value == "":
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError from None
-    if not math.isfinite(number):
-        raise ValueError
-    return number
-
-
 def _cascades_from(parent_owner, owner) -> bool:
     """Is the parent's owner above the owner (a unit above, or the person's own unit or above)?"""
     child_path = _unit_path(owner)
@@ -220,7 +207,7 @@ def _validate(values: dict, *, objective: Objective | None = None) -> dict[str, 
         if not values.get(field):
             errors.setdefault(field, str(_("This field is required.")))
     try:
-        weight = _number(values.get("weight"))
+        weight = parse_number(values.get("weight"))
         if weight is None or not 0 <= weight <= 100:
             errors["weight"] = str(WEIGHT_RANGE)
         else:
@@ -237,7 +224,7 @@ def _validate(values: dict, *, objective: Objective | None = None) -> dict[str, 
         numbers = {}
         for name in ("baseline", "target", "stretch"):
             try:
-                numbers[name] = _number(values.get(name))
+                numbers[name] = parse_number(values.get(name))
             except ValueError:
                 errors[name] = str(VALUE_NOT_NUMBER)
                 continue

@@ -25,6 +25,7 @@ from django.utils.translation import pgettext_lazy
 from scorecard.calculations import kpi_value, thresholds_ordered
 from scorecard.models import Kpi, Measurement, OrgUnit, Person
 from scorecard.selectors import library_load
+from scorecard.units import unit_label
 
 PASS, FAIL, WARN = "pass", "fail", "warn"
 LETTERS = ("S", "M", "A", "R", "T")
@@ -37,8 +38,6 @@ LETTER_LABELS = {
     "R": _("Realistic"),
     "T": _("Time-based"),
 }
-# Units as the library stores them, shown in the user's language (the same msgids as the scorecard pages).
-UNIT_LABELS = {"%": "%", "s": pgettext_lazy("unit of time", "s"), "currency": pgettext_lazy("unit", "currency")}
 
 S_PASS = _("The result is stated, and it is tied to %(anchor)s.")
 S_NO_RESULT = _("State the result the objective describes, so that two people read it the same way.")
@@ -108,7 +107,7 @@ def _num(x: float | None, unit: str = "") -> str:
     text = "0" if text == "-0" else text
     if not unit:
         return text
-    label = str(UNIT_LABELS.get(unit, unit))
+    label = unit_label(unit)
     return f"{text}%" if unit == "%" else f"{text} {label}"
 
 
@@ -137,7 +136,7 @@ def _measurable(kind, kpi, baseline, target, stretch, verification) -> SmartResu
         return SmartResult("M", FAIL, str(M_NO_KPI))
     values = {"baseline": baseline, "target": target, "stretch": stretch}
     missing = [str(MISSING_NAMES[k]) for k, v in values.items() if v is None]
-    unit = str(UNIT_LABELS.get(kpi.unit, kpi.unit)) or "—"
+    unit = unit_label(kpi.unit) or "—"
     if missing:
         return SmartResult("M", FAIL, str(M_MISSING % {"missing": str(LIST_SEPARATOR).join(missing), "unit": unit}))
     numbers = {k: _num(v, kpi.unit) for k, v in values.items()}

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from scorecard.forms import form_errors_from
 from scorecard.models import Perspective
-from scorecard.views import unit_label
+from scorecard.units import unit_label
 
 from . import services
 from .forms import ObjectiveFilterForm, ObjectiveForm, ReviseForm, TransitionForm, objective_initial

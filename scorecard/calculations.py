@@ -289,3 +289,18 @@ def build_scorecard(
         perspectives.append(PerspectiveResult(p, score, band(score), kpis))
     overall = weighted_mean([(p.score, p.spec.weight) for p in perspectives])
     return ScorecardResult(overall, band(overall), perspectives)
+
+
+def parse_number(value) -> float | None:
+    """Read a number typed by a user: None when blank; ValueError when not a finite number."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise ValueError
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError from None
+    if not math.isfinite(number):
+        raise ValueError
+    return number

@@ -21,7 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy
 
 from . import selectors, services
 from .calculations import KpiResult, PerspectiveResult, ScorecardResult
@@ -29,9 +29,8 @@ from .charts import trend_svg
 from .forms import KpiForm, MeasureForm, RangeForm, WeightsForm, form_errors_from
 from .models import Kpi, Measure, OrgUnit, Person, Perspective
 from .periods import PRESETS
+from .units import unit_label
 
-# Units as entered in the library, shown in the user's language ("s" alone is too short a msgid).
-UNIT_LABELS = {"%": "%", "s": pgettext_lazy("unit of time", "s"), "currency": pgettext_lazy("unit", "currency")}
 SEGMENT_LABELS = {
     "below_baseline": gettext_lazy("below the baseline"),
     "baseline_typical": gettext_lazy("between baseline and typical"),
@@ -43,10 +42,6 @@ KPI_UNCHANGED = gettext_lazy("Nothing changed.")
 WEIGHTS_SAVED = gettext_lazy("Weights saved.")
 MEASURE_SAVED = gettext_lazy("Measure “%(code)s” added: formulas can use it now.")
 NOT_SAVED = gettext_lazy("Nothing was saved: please correct the fields marked below.")
-
-
-def unit_label(unit: str) -> str:
-    return str(UNIT_LABELS.get(unit, unit))
 
 
 def _n(x: float | None, places: int = 2) -> str:
