@@ -136,7 +136,10 @@ def test_a_lost_pending_job_is_queued_again_in_its_language(org, settings):
 
 # ------------------------------------------------------------- a real worker
 
-WORKER_BROKER = os.environ.get("SCORECARD_TEST_BROKER_URL", "redis://127.0.0.1:6379/11")
+# A Redis database per pytest-xdist process (gw0 → 11, gw1 → 12, …): each worker
+# test flushes its database, and two processes must not share (or flush) a queue.
+_XDIST_INDEX = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+WORKER_BROKER = os.environ.get("SCORECARD_TEST_BROKER_URL", f"redis://127.0.0.1:6379/{11 + _XDIST_INDEX}")
 
 
 def _database_url_for_worker(tmp_path: Path):
