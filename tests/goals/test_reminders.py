@@ -218,7 +218,7 @@ def test_a_run_takes_two_queries_plus_three_per_reminder_sent(org, django_assert
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers (PostgreSQL)")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_workers_at_the_same_time_send_one_email(org, monkeypatch):
     make_objective(org.alice)
     barrier = threading.Barrier(2, timeout=10)

@@ -446,7 +446,7 @@ def _in_thread(fn, results_list, barrier):
     return threading.Thread(target=run)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_workers_at_once_close_each_appraisal_once_on_postgresql():
     if connection.vendor != "postgresql":
         pytest.skip("concurrent connections need PostgreSQL (SQLite: see the turn-taking test)")
@@ -474,7 +474,7 @@ def test_two_workers_at_once_close_each_appraisal_once_on_postgresql():
     assert cycle.summary == reference.summary
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_beats_at_once_start_one_close_on_postgresql(django_capture_on_commit_callbacks):
     if connection.vendor != "postgresql":
         pytest.skip("concurrent connections need PostgreSQL")

@@ -132,7 +132,7 @@ def _close_through_workers(tmp_path, broker_kind: str, workers: int, send) -> No
 
 
 @pytest.mark.worker
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize("broker_kind", ["redis", "filesystem"])
 def test_hr_close_is_carried_out_by_a_real_worker(tmp_path, broker_kind):
     def send(org, cycle):
@@ -142,7 +142,7 @@ def test_hr_close_is_carried_out_by_a_real_worker(tmp_path, broker_kind):
 
 
 @pytest.mark.worker
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize("broker_kind", ["redis", "filesystem"])
 def test_two_workers_closing_the_same_cycle_close_each_appraisal_once(tmp_path, broker_kind):
     def send(org, cycle):

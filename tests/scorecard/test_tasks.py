@@ -177,7 +177,7 @@ def _reset_producer_pool():
 
 
 @pytest.mark.worker
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_upload_is_loaded_by_a_real_worker(tmp_path, settings):
     redis = pytest.importorskip("redis")
     try:
@@ -220,7 +220,7 @@ def test_upload_is_loaded_by_a_real_worker(tmp_path, settings):
                 break
             time.sleep(0.2)
         log.seek(0)
-        assert job.status == "done", f"job {job.status}; worker log:\n{log.read()[-4000:]}"
+        assert job.status == "done", f"job {job.status} {job.errors}; worker log:\n{log.read()[-4000:]}"
         assert (job.rows, job.values) == (2, 3)
         assert Measurement.objects.filter(person=org.alice).count() == 2
     finally:
