@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import apis, views
+from . import apis, calibration_views, views
 
 urlpatterns = [
     path("cycles/", views.cycle_list_page, name="cycle-list"),
@@ -11,6 +11,7 @@ urlpatterns = [
     path("cycles/<int:pk>/edit/", views.cycle_edit_page, name="cycle-edit"),
     path("cycles/<int:pk>/launch/", views.cycle_launch_page, name="cycle-launch"),
     path("cycles/<int:pk>/appraisals/", views.cycle_appraisals_page, name="appraisal-list"),
+    path("cycles/<int:pk>/calibration/", calibration_views.cycle_calibration_page, name="cycle-calibration"),
 ]
 api_urlpatterns = [
     path("cycles/", apis.CycleListCreateApi.as_view(), name="api-cycle-list"),
@@ -18,4 +19,9 @@ api_urlpatterns = [
     path("cycles/<int:pk>/launch/", apis.CycleLaunchApi.as_view(), name="api-cycle-launch"),
     path("cycles/<int:pk>/completion/", apis.CycleCompletionApi.as_view(), name="api-cycle-completion"),
     path("cycles/<int:pk>/appraisals/", apis.CycleAppraisalListApi.as_view(), name="api-cycle-appraisals"),
+    path("cycles/<int:pk>/calibration/", calibration_views.CycleCalibrationApi.as_view(), name="api-cycle-calibration"),
+    path(
+        "appraisals/<int:pk>/calibrate/", calibration_views.AppraisalCalibrateApi.as_view(),
+        name="api-appraisal-calibrate",
+    ),
 ]
