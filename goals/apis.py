@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from scorecard.apis import _drf_error
 from scorecard.models import Kpi
 
-from . import services
+from . import selectors, services
 from .forms import resolve_owner
 from .models import Objective
 from .smart import smart_check
@@ -30,7 +30,7 @@ UNKNOWN_PARENT = _("Unknown parent objective.")
 
 
 def _visible(user):
-    return services.objectives_visible(user).select_related(
+    return selectors.objectives_visible(user).select_related(
         "owner_unit", "owner_person__unit", "kpi__perspective"
     )
 

@@ -18,13 +18,13 @@ from scorecard.apis import _drf_error
 from scorecard.models import Kpi, OrgUnit
 from scorecard.selectors import units_visible
 
-from . import cascades
+from . import cascades, selectors
 from .models import Objective, ObjectiveTemplate
 
 
 def _objective(request, pk: int) -> Objective:
     objective = get_object_or_404(Objective.objects.select_related("owner_unit", "owner_person__unit", "kpi"), pk=pk)
-    if not cascades.objective_readable(request.user, objective):
+    if not selectors.objective_visible(request.user, objective):
         raise Http404
     return objective
 

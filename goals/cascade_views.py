@@ -20,7 +20,7 @@ from scorecard.models import OrgUnit, Person
 from scorecard.selectors import units_visible
 from scorecard.units import unit_label
 
-from . import cascades
+from . import cascades, selectors
 from .cascade_forms import CascadeForm, TemplateAssignForm, TemplateForm, TreeFilterForm
 from .models import Objective, ObjectiveTemplate
 
@@ -35,7 +35,7 @@ def _objective_for(request: HttpRequest, pk: int) -> Objective:
     objective = get_object_or_404(
         Objective.objects.select_related("owner_unit", "owner_person__unit", "kpi", "parent"), pk=pk
     )
-    if not cascades.objective_readable(request.user, objective):
+    if not selectors.objective_visible(request.user, objective):
         raise Http404
     return objective
 

@@ -40,10 +40,11 @@ from django.utils.translation import gettext_lazy
 
 from scorecard.calculations import KpiSpec, parse_number, thresholds_ordered
 from scorecard.models import Kpi, Measure, Measurement, OrgUnit, Person
-from scorecard.selectors import Library, library_load, person_visible, unit_visible
+from scorecard.selectors import Library, library_load
 
 from .models import Objective, ObjectiveEvent, ObjectiveTemplate
 from .selectors import Progress, objectives_progress
+from .services import can_edit_owner
 
 S = Objective.Status
 
@@ -116,22 +117,6 @@ NO_AGENTS = gettext_lazy("%(unit)s has no agents to assign the template to.")
 
 
 # ------------------------------------------------------------------- who may
-
-
-def edits_unit(user, unit: OrgUnit) -> bool:
-    """May the user set objectives (and templates) of this unit? HR and directors everywhere, a manager in their subtree."""
-    if not user.is_authenticated:
-        return False
-    if user.sees_whole_center:
-        return True
-    return bool(user.role == Person.Role.MANAGER and user.unit_id and unit.path.startswith(user.unit.path))
-
-
-def objective_readable(user, objective: Objective) -> bool:
-    """Is the objective's owner in the user's view (the scorecard core's rule)?"""
-    if objective.owner_unit_id:
-        return unit_visible(user, objective.owner_unit)
-    return person_visible(user, objective.owner_person)
 
 
 def _owner_label(owner) -> str:
@@ -308,7 +293,7 @@ def _checked_objective(*, user, objective: Objective, depth: str, method: str):
         errors["method"] = str(METHOD_UNKNOWN)
     if objective.owner_person_id:
         raise ValidationError({"objective": str(PERSON_OWNER), **errors})
-    if not edits_unit(user, objective.owner_unit):
+    if not can_edit_owner(user, objective.owner_unit):
         raise ValidationError({"objective": str(NOT_EDITOR % {"owner": _owner_label(objective.owner_unit)}), **errors})
     library = library_load()
     spec = None
@@ -685,7 +670,7 @@ TEMPLATE_FIELDS = ("name", "unit", "kind", "title", "result", "kpi", "baseline",
 def _template_save(template: ObjectiveTemplate, user, values: dict) -> ObjectiveTemplate:
     unit = values.get("unit")
     errors = _template_errors(values)
-    if unit is None or not edits_unit(user, unit):
+    if unit is None or not can_edit_owner(user, unit):
         errors["unit"] = str(TEMPLATE_NOT_EDITOR % {"unit": _owner_label(unit) if unit else "—"})
     if errors:
         raise ValidationError(errors)
@@ -718,7 +703,7 @@ def objective_template_update(*, user, template: ObjectiveTemplate, **fields) ->
     if unexpected:
         raise ValidationError({f: _("This field cannot be changed here.") for f in unexpected})
     template = ObjectiveTemplate.objects.select_for_update(of=("self",)).select_related("unit", "kpi").get(pk=template.pk)
-    if not edits_unit(user, template.unit):
+    if not can_edit_owner(user, template.unit):
         raise ValidationError({"unit": str(TEMPLATE_NOT_EDITOR % {"unit": _owner_label(template.unit)})})
     values = {name: getattr(template, name) for name in TEMPLATE_FIELDS}
     values.update(fields)
@@ -754,7 +739,7 @@ def objective_template_assign(*, user, template: ObjectiveTemplate, period_start
     """
     template = ObjectiveTemplate.objects.select_for_update(of=("self",)).select_related("unit").get(pk=template.pk)
     errors: dict[str, str] = {}
-    if not edits_unit(user, template.unit):
+    if not can_edit_owner(user, template.unit):
         raise ValidationError({"template": str(TEMPLATE_NOT_EDITOR % {"unit": _owner_label(template.unit)})})
     if period_start is None or period_end is None or period_start > period_end:
         errors["period_end"] = str(PERIOD_NOT_ORDERED)

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from scorecard.apis import _drf_error
 from scorecard.models import Kpi
 
-from . import checkins
+from . import checkins, selectors
 from .fishbone import fishbone_svg
 from .models import CheckIn, InfluencingFactor
 
@@ -33,7 +33,7 @@ REFUSED = OpenApiResponse(description="Refused (wrong person, wrong status or ba
 
 def _checkin_get(user, pk: int) -> CheckIn:
     checkin = CheckIn.objects.select_related("objective__owner_unit", "objective__owner_person__unit").filter(pk=pk).first()
-    if checkin is None or not checkins.objective_visible(user, checkin.objective):
+    if checkin is None or not selectors.objective_visible(user, checkin.objective):
         raise Http404
     return checkin
 
@@ -44,7 +44,7 @@ def _factor_get(user, pk: int) -> InfluencingFactor:
         .filter(pk=pk)
         .first()
     )
-    if factor is None or not checkins.objective_visible(user, factor.objective):
+    if factor is None or not selectors.objective_visible(user, factor.objective):
         raise Http404
     return factor
 
@@ -93,7 +93,7 @@ class CheckInListApi(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return CheckIn.objects.none()
-        objective = checkins.objective_get_for_user(self.request.user, self.kwargs["pk"])
+        objective = selectors.objective_get_for_user(self.request.user, self.kwargs["pk"])
         return objective.checkins.select_related("author", "replied_by").order_by("-created_at", "-id")
 
     @extend_schema(responses={200: CheckInOutputSerializer(many=True), 404: NOT_VISIBLE},
@@ -104,7 +104,7 @@ class CheckInListApi(ListAPIView):
     @extend_schema(request=InputSerializer, responses={201: CheckInOutputSerializer, 400: REFUSED, 404: NOT_VISIBLE},
                    summary="Record a check-in (the owner or their manager; agreed or active objectives).")
     def post(self, request, pk):
-        objective = checkins.objective_get_for_user(request.user, pk)
+        objective = selectors.objective_get_for_user(request.user, pk)
         params = self.InputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         try:
@@ -177,7 +177,7 @@ class FactorListApi(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return InfluencingFactor.objects.none()
-        objective = checkins.objective_get_for_user(self.request.user, self.kwargs["pk"])
+        objective = selectors.objective_get_for_user(self.request.user, self.kwargs["pk"])
         return objective.factors.select_related("kpi").order_by("category", "id")
 
     @extend_schema(responses={200: FactorOutputSerializer(many=True), 404: NOT_VISIBLE},
@@ -188,7 +188,7 @@ class FactorListApi(ListAPIView):
     @extend_schema(request=FactorInputSerializer, responses={201: FactorOutputSerializer, 400: REFUSED, 404: NOT_VISIBLE},
                    summary="Add an influencing factor (the owner or their manager).")
     def post(self, request, pk):
-        objective = checkins.objective_get_for_user(request.user, pk)
+        objective = selectors.objective_get_for_user(request.user, pk)
         params = FactorInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         try:
@@ -255,5 +255,5 @@ class ObjectiveFishboneApi(APIView):
         summary="The fishbone diagram (鱼骨图) of an objective's influencing factors, as SVG.",
     )
     def get(self, request, pk):
-        objective = checkins.objective_get_for_user(request.user, pk)
+        objective = selectors.objective_get_for_user(request.user, pk)
         return Response(fishbone_svg(objective.title, objective.factors.all()), content_type="image/svg+xml; charset=utf-8")

@@ -1,6 +1,6 @@
 """HTML pages of check-ins, replies, the influencing-factor worksheet and its fishbone diagram.
 
-Every page resolves its objective through checkins.objective_get_for_user:
+Every page resolves its objective through selectors.objective_get_for_user:
 404 for objectives whose owner the user does not see. Refused input
 re-renders the form with the service's messages, status 400, nothing saved.
 """
@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from scorecard.forms import form_errors_from
 
-from . import checkins
+from . import checkins, selectors
 from .checkin_forms import CheckInForm, FactorForm, ReplyForm
 from .fishbone import fishbone_svg
 from .models import CheckIn, InfluencingFactor, Objective
@@ -39,7 +39,7 @@ def _checkin_get(user, pk: int) -> CheckIn:
         .filter(pk=pk)
         .first()
     )
-    if checkin is None or not checkins.objective_visible(user, checkin.objective):
+    if checkin is None or not selectors.objective_visible(user, checkin.objective):
         raise Http404
     return checkin
 
@@ -50,7 +50,7 @@ def _factor_get(user, pk: int) -> InfluencingFactor:
         .filter(pk=pk)
         .first()
     )
-    if factor is None or not checkins.objective_visible(user, factor.objective):
+    if factor is None or not selectors.objective_visible(user, factor.objective):
         raise Http404
     return factor
 
@@ -72,14 +72,14 @@ def _checkins_ctx(request, objective: Objective, form: CheckInForm | None = None
 @login_required
 def objective_checkins_page(request: HttpRequest, pk: int) -> HttpResponse:
     """All check-ins of an objective with the managers' replies, and the form for a new one."""
-    objective = checkins.objective_get_for_user(request.user, pk)
+    objective = selectors.objective_get_for_user(request.user, pk)
     return render(request, "goals/checkin_list.html", _checkins_ctx(request, objective))
 
 
 @login_required
 def checkin_create_page(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a check-in: GET shows the form, POST saves it (or re-renders it with the reasons, 400)."""
-    objective = checkins.objective_get_for_user(request.user, pk)
+    objective = selectors.objective_get_for_user(request.user, pk)
     if request.method != "POST":
         return render(request, "goals/checkin_form.html", {"o": objective, "objective": objective,
                                                           "form": CheckInForm(objective=objective)})
@@ -143,7 +143,7 @@ def _factor_fields(form: FactorForm) -> dict:
 @login_required
 def objective_factors_page(request: HttpRequest, pk: int) -> HttpResponse:
     """The influencing-factor worksheet (运营目标制订法) with its fishbone diagram; POST adds a factor."""
-    objective = checkins.objective_get_for_user(request.user, pk)
+    objective = selectors.objective_get_for_user(request.user, pk)
     if request.method != "POST":
         return _worksheet(request, objective)
     form = FactorForm(request.POST)
@@ -198,7 +198,7 @@ def factor_delete_page(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def objective_fishbone_svg(request: HttpRequest, pk: int) -> HttpResponse:
     """The fishbone diagram of an objective's factors, as an image/svg+xml document."""
-    objective = checkins.objective_get_for_user(request.user, pk)
+    objective = selectors.objective_get_for_user(request.user, pk)
     svg = fishbone_svg(objective.title, objective.factors.all())
     response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
     response["Cache-Control"] = "private, no-cache"

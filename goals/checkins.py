@@ -8,7 +8,7 @@ Who may do what (issue 3, the scorecard core's visibility):
   a manager above, HR, a director;
 - check-ins and influencing factors: the owner or their manager; replies:
   the owner's manager, never the check-in's author.
-Objectives outside the user's view are 404 (objective_get_for_user), so ids
+Objectives outside the user's view are 404 (selectors.objective_get_for_user), so ids
 cannot be probed. Refused input raises ValidationError by field, nothing saved.
 """
 
@@ -22,17 +22,16 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce, TruncDate
-from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from scorecard.models import Kpi, Person
-from scorecard.selectors import person_visible, unit_visible
 
 from scorecard.emails import email_send
 
 from .models import CheckIn, CheckInReminder, InfluencingFactor, Objective
+from .selectors import objective_visible
 
 
 S = Objective.Status
@@ -57,20 +56,6 @@ FACTOR_NAME_MAX = InfluencingFactor._meta.get_field("name").max_length
 
 
 # ------------------------------------------------------------------ who may
-
-
-def objective_get_for_user(user, pk: int) -> Objective:
-    """Load an objective with its owner, or raise Http404 when its owner is outside the user's view (2 queries at most)."""
-    objective = Objective.objects.select_related("owner_unit", "owner_person__unit", "kpi").filter(pk=pk).first()
-    if objective is None or not objective_visible(user, objective):
-        raise Http404
-    return objective
-
-
-def objective_visible(user, objective: Objective) -> bool:
-    if objective.owner_person_id:
-        return person_visible(user, objective.owner_person)
-    return unit_visible(user, objective.owner_unit)
 
 
 def is_owner(user, objective: Objective) -> bool:

@@ -16,14 +16,51 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Q, Sum
+from django.db.models import Q, QuerySet, Sum
+from django.http import Http404
 from django.utils import timezone
 
 from scorecard.calculations import Thresholds, kpi_value
-from scorecard.models import Kpi, Measurement, OrgUnit
-from scorecard.selectors import Library, WeekStart, library_load, week_start
+from scorecard.models import Kpi, Measurement, OrgUnit, Person
+from scorecard.selectors import Library, WeekStart, library_load, person_visible, unit_visible, week_start
 
 from .models import Objective
+
+# ------------------------------------------------------------------- visibility
+# Objectives follow the scorecard core's rule through their owner: visible
+# when the owner (unit or person) is in the user's view; 404 otherwise.
+
+
+def objectives_visible(user) -> QuerySet[Objective]:
+    """Objectives the user may read: their own, their subtree's, all for HR and directors."""
+    qs = Objective.objects.all()
+    if not user.is_authenticated:
+        return qs.none()
+    if user.sees_whole_center:
+        return qs
+    if user.role == Person.Role.MANAGER and user.unit_id:
+        path = user.unit.path
+        return qs.filter(
+            Q(owner_unit__path__startswith=path) | Q(owner_person__unit__path__startswith=path) | Q(owner_person=user)
+        )
+    return qs.filter(owner_person=user)
+
+
+def objective_visible(user, objective: Objective) -> bool:
+    if objective.owner_person_id:
+        return person_visible(user, objective.owner_person)
+    return unit_visible(user, objective.owner_unit)
+
+
+def objective_get_for_user(user, pk: int, *related: str) -> Objective:
+    """Load an objective with its owner (and `related`), or raise Http404 when it is outside the user's view."""
+    objective = (
+        Objective.objects.select_related("owner_unit", "owner_person__unit", "kpi", *related).filter(pk=pk).first()
+    )
+    if objective is None or not objective_visible(user, objective):
+        raise Http404
+    return objective
+
 
 # ------------------------------------------------------------ threshold overrides
 

@@ -19,7 +19,6 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -144,21 +143,6 @@ def can_edit(user, objective: Objective) -> bool:
 
 def can_revise(user, objective: Objective) -> bool:
     return objective.status in (S.AGREED, S.ACTIVE) and is_owners_manager(user, objective.owner)
-
-
-def objectives_visible(user) -> QuerySet[Objective]:
-    """Objectives the user may read: their own, their subtree's, all for HR and directors."""
-    qs = Objective.objects.all()
-    if not user.is_authenticated:
-        return qs.none()
-    if user.sees_whole_center:
-        return qs
-    if user.role == Person.Role.MANAGER and user.unit_id:
-        path = user.unit.path
-        return qs.filter(
-            Q(owner_unit__path__startswith=path) | Q(owner_person__unit__path__startswith=path) | Q(owner_person=user)
-        )
-    return qs.filter(owner_person=user)
 
 
 # --------------------------------------------------------------- validation

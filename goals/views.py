@@ -24,7 +24,7 @@ from scorecard.forms import form_errors_from
 from scorecard.models import Perspective
 from scorecard.units import unit_label
 
-from . import services
+from . import selectors, services
 from .forms import ObjectiveFilterForm, ObjectiveForm, ReviseForm, TransitionForm, objective_initial
 from .models import Objective, ObjectiveEvent
 from .selectors import objectives_progress
@@ -50,7 +50,7 @@ HISTORY_FIELDS = ("title", "result", "kpi", "baseline", "target", "stretch", "co
 
 def _objective_get(user, pk: int) -> Objective:
     objective = (
-        services.objectives_visible(user)
+        selectors.objectives_visible(user)
         .select_related("owner_unit", "owner_person__unit", "kpi__perspective", "parent", "created_by")
         .filter(pk=pk)
         .first()
@@ -71,7 +71,7 @@ def objective_list_page(request: HttpRequest) -> HttpResponse:
     """
     perspectives = list(Perspective.objects.all())
     form = ObjectiveFilterForm(request.GET or None, perspectives=perspectives)
-    qs = services.objectives_visible(request.user).select_related(
+    qs = selectors.objectives_visible(request.user).select_related(
         "owner_unit", "owner_person", "kpi__perspective"
     ).order_by("-period_start", "owner_unit__path", "owner_person__employee_code", "id")
     status = 200
@@ -187,7 +187,7 @@ def _parent_chain(user, objective: Objective) -> list[dict]:
             break
         chain.append(parent)
         parent_id = parent.parent_id
-    visible = set(services.objectives_visible(user).filter(pk__in=[p.pk for p in chain]).values_list("pk", flat=True))
+    visible = set(selectors.objectives_visible(user).filter(pk__in=[p.pk for p in chain]).values_list("pk", flat=True))
     return [{"o": p, "visible": p.pk in visible} for p in reversed(chain)]
 
 
@@ -227,7 +227,7 @@ def _detail_ctx(request, objective: Objective, **extra) -> dict:
     actions = services.objective_actions(user, objective)
     needs_comment = {a for a, (_s, _t, _w, comment) in services.TRANSITIONS.items() if comment}
     progress = objectives_progress([objective]).get(objective.pk)
-    children = services.objectives_visible(user).filter(parent=objective).select_related("owner_unit", "owner_person")
+    children = selectors.objectives_visible(user).filter(parent=objective).select_related("owner_unit", "owner_person")
     ctx = {
         "o": objective,
         "objective": objective,  # for the slots' templates
