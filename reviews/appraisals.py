@@ -73,9 +73,15 @@ NEXT_FIELDS = ("title", "kpi", "baseline", "target", "stretch", "completion_crit
 
 
 def appraisal_visible(user, appraisal: Appraisal) -> bool:
+    """The object form of selectors.appraisals_visible: the same rule, for one loaded appraisal."""
     if not user.is_authenticated:
         return False
-    return appraisal.manager_id == user.pk or person_visible(user, appraisal.person)
+    if appraisal.manager_id == user.pk or person_visible(user, appraisal.person):
+        return True
+    # The unit the person was appraised in, even if they have moved since.
+    return bool(
+        user.role == user.Role.MANAGER and user.unit_id and appraisal.unit.path.startswith(user.unit.path)
+    )
 
 
 def is_appraisee(user, appraisal: Appraisal) -> bool:

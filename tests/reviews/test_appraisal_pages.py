@@ -144,3 +144,22 @@ def test_detail_page_queries_are_constant(client, org, user):
         assert client.get(url).status_code == 200
     assert len(large) == len(small)
     assert len(small) == (9 if user == "mike" else 7), [q["sql"][:80] for q in small.captured_queries]
+
+
+def test_list_and_page_agree_when_the_appraisee_has_moved_away(client, org):
+    """Dana's department appraised Carl; he moved to another department since: she still sees it, like her list does."""
+    from reviews.appraisals import appraisal_visible
+    from reviews.selectors import appraisals_visible
+
+    appraisal = make_appraisal(org, person=org.carl, manager=org.dana)
+    Appraisal.objects.filter(pk=appraisal.pk).update(manager=None)
+    org.carl.unit = org.t3
+    org.carl.save()
+    appraisal = Appraisal.objects.select_related("person__unit", "unit").get(pk=appraisal.pk)
+    for user in (org.dana, org.mike, org.olga, org.bob):
+        listed = appraisals_visible(user).filter(pk=appraisal.pk).exists()
+        assert appraisal_visible(user, appraisal) == listed, user
+    client.force_login(org.dana)
+    assert client.get(reverse("appraisal-detail", args=[appraisal.pk])).status_code == 200
+    client.force_login(org.bob)
+    assert client.get(reverse("appraisal-detail", args=[appraisal.pk])).status_code == 404
