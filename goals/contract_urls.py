@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import contract_apis, contract_views
+from . import contract_apis, contract_views, document_views
 
 urlpatterns = [
     path("contracts/", contract_views.contract_list_page, name="contract-list"),
@@ -11,6 +11,7 @@ urlpatterns = [
     path("contracts/<int:pk>/edit/", contract_views.contract_edit_page, name="contract-edit"),
     path("contracts/<int:pk>/sign/", contract_views.contract_sign_page, name="contract-sign"),
     path("contracts/<int:pk>/amend/", contract_views.contract_amend_page, name="contract-amend"),
+    path("contracts/<int:pk>/pdf/", document_views.contract_pdf_page, name="contract-pdf"),
 ]
 
 api_urlpatterns = [

@@ -1,29 +1,47 @@
-"""Admin of the reviews app: cycles, appraisals and their ratings, competencies, reminders.
+"""Admin of the reviews app: cycles, appraisals and their ratings, competencies, 360 feedback, reminders.
 
 Cycles are checked by the same rules as the cycle pages (reviews.services):
 a draft may change in every respect; once launched its scale, weights, period
 and units are frozen and only the deadlines may move, later. Appraisals are
 created by launching a cycle, never here; a closed appraisal, and its
 ratings, are read-only. Reminders are records, read-only.
+
+360 feedback keeps its anonymity rule here too (reviews.feedback): requests are
+read-only records whose status, for peers, subordinates and customers, shows
+only that they were asked — never whether or when they were answered — and
+their drafts are not shown; only answers given by name (self, supervisor,
+matrix manager) are listed. Anonymous answers are seen only as the results
+show them. Questionnaires follow reviews.questionnaires: HR and directors edit
+them, with at least one competency in use; the one default is moved by an
+action and stays in use. A launched cycle keeps its own copy.
 """
 
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
-from . import services
-from .models import Appraisal, AppraisalReminder, Competency, CompetencyRating, ObjectiveRating, ReviewCycle
+from . import questionnaires, services
+from .feedback import ASKED_LABEL
+from .models import (
+    Appraisal, AppraisalReminder, Competency, CompetencyRating, FeedbackAnswer, FeedbackReminder, FeedbackRequest,
+    FeedbackResponse, FeedbackTemplate, FeedbackTemplateItem, ObjectiveRating, ReviewCycle,
+)
 
 Phase = ReviewCycle.Phase
+S = FeedbackRequest.Status
+# Statuses of an approved request: for an anonymous rater they are all shown as "asked".
+MASKED = (S.OPEN, S.SUBMITTED, S.NOT_SUBMITTED)
 FROZEN_AFTER_LAUNCH = [
     "name", "period_start", "period_end", "units", "scale", "weight_objectives", "weight_competencies",
-    "weight_feedback", "gate_rule", "guideline", "anonymity_threshold", "max_requests_per_rater",
+    "weight_feedback", "gate_rule", "guideline", "anonymity_threshold", "max_requests_per_rater", "feedback_template",
 ]
 ALWAYS_READONLY = [
     "phase", "created_by", "created_at", "launched_at", "closing_started_at", "closing_total", "closing_done",
-    "closed_at", "summary",
+    "closed_at", "summary", "questionnaire",  # the questionnaire is frozen from the template at launch
 ]
 
 
@@ -134,7 +152,7 @@ class AppraisalAdmin(admin.ModelAdmin):
     list_filter = ["status", "self_status", "manager_status", "cycle"]
     search_fields = ["person__employee_code", "person__name", "cycle__name", "unit__code"]
     raw_id_fields = ["cycle", "person", "manager", "unit", "calibrated_by"]
-    readonly_fields = ["cycle", "person", "snapshot", "closed_at"]
+    readonly_fields = ["cycle", "person", "snapshot", "feedback_score", "closed_at"]  # the 360 score comes from the answers
     inlines = [ObjectiveRatingInline, CompetencyRatingInline]
 
     def has_add_permission(self, request):
@@ -196,3 +214,200 @@ class AppraisalReminderAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# ---------------------------------------------------------------- 360 feedback
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by the services: viewed here, never added, changed or deleted."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class FeedbackTemplateItemInline(admin.TabularInline):
+    model = FeedbackTemplateItem
+    extra = 0
+    min_num = 1  # a questionnaire asks about at least one competency
+    fields = ["order", "competency"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        return super().get_formset(request, obj, validate_min=True, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "competency":
+            kwargs["queryset"] = Competency.objects.filter(active=True)  # retired ones are not asked about
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class FeedbackTemplateAdminForm(forms.ModelForm):
+    class Meta:
+        model = FeedbackTemplate
+        fields = ["name", "name_zh", "description", "active"]
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.is_default and data.get("active") is False:
+            self.add_error("active", str(questionnaires.DEFAULT_MUST_BE_ACTIVE))
+        return data
+
+
+@admin.register(FeedbackTemplate)
+class FeedbackTemplateAdmin(admin.ModelAdmin):
+    form = FeedbackTemplateAdminForm
+    list_display = ["name", "name_zh", "is_default", "active", "updated_at"]
+    list_filter = ["active", "is_default"]
+    search_fields = ["name", "name_zh"]
+    readonly_fields = ["is_default", "updated_at"]  # one default: changed by the action, which moves it
+    inlines = [FeedbackTemplateItemInline]
+    actions = ["make_default"]
+
+    def has_add_permission(self, request):
+        return services.can_manage_cycles(request.user) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return services.can_manage_cycles(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        # The default is replaced, not deleted; a cycle that chose a questionnaire protects it.
+        return (
+            services.can_manage_cycles(request.user) and not (obj is not None and obj.is_default)
+            and super().has_delete_permission(request, obj)
+        )
+
+    @admin.action(description=_("Make the default questionnaire"), permissions=["change"])
+    def make_default(self, request, queryset):
+        chosen = list(queryset[:2])
+        if len(chosen) != 1 or not chosen[0].active:
+            self.message_user(request, _("Choose one questionnaire in use."), messages.ERROR)
+            return
+        with transaction.atomic():
+            # The old default gives it up first: the unique constraint holds at every step.
+            FeedbackTemplate.objects.filter(is_default=True).exclude(pk=chosen[0].pk).update(is_default=False)
+            FeedbackTemplate.objects.filter(pk=chosen[0].pk).update(is_default=True)
+        self.message_user(request, _("“%(name)s” is now the default questionnaire.") % {"name": chosen[0].name})
+
+
+class FeedbackStatusFilter(admin.SimpleListFilter):
+    """Statuses as the anonymity rule lets them be seen: an approved anonymous request is only "asked"."""
+
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [
+            (S.PROPOSED, S.PROPOSED.label),
+            (S.REJECTED, S.REJECTED.label),
+            ("asked", ASKED_LABEL),
+            (S.OPEN, _("To answer (shown by name)")),
+            (S.SUBMITTED, _("Answered (shown by name)")),
+            (S.NOT_SUBMITTED, _("Not answered (shown by name)")),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "asked":
+            return queryset.filter(relationship__in=FeedbackRequest.ANONYMOUS, status__in=MASKED)
+        if value in (S.PROPOSED, S.REJECTED):
+            return queryset.filter(status=value)
+        if value in MASKED:
+            return queryset.filter(status=value).exclude(relationship__in=FeedbackRequest.ANONYMOUS)
+        return queryset
+
+
+@admin.register(FeedbackRequest)
+class FeedbackRequestAdmin(ReadOnlyAdmin):
+    list_display = ["cycle", "appraisee", "relationship", "rater_name", "shown_status", "origin"]
+    list_select_related = ["cycle", "appraisal__person", "rater"]
+    list_filter = [FeedbackStatusFilter, "relationship", "origin", "cycle"]
+    search_fields = [
+        "appraisal__person__employee_code", "appraisal__person__name", "rater__employee_code", "rater__name",
+        "external_name", "external_email",
+    ]
+    # Never the raw status nor the draft: for anonymous raters they would tell whether, and what, they answered.
+    fields = [
+        "cycle", "appraisal", "relationship", "rater", "external_name", "external_email", "origin", "shown_status",
+        "proposed_by", "decided_by", "decided_at", "token_hash", "token_expires_at", "created_at",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("draft")
+
+    @admin.display(description=_("appraisee"), ordering="appraisal__person__employee_code")
+    def appraisee(self, obj):
+        return obj.appraisal.person
+
+    @admin.display(description=_("rater"))
+    def rater_name(self, obj):
+        return obj.rater_name
+
+    @admin.display(description=_("status"))
+    def shown_status(self, obj):
+        if obj.anonymous and obj.status in MASKED:
+            return ASKED_LABEL
+        return obj.get_status_display()
+
+
+class FeedbackAnswerInline(admin.TabularInline):
+    model = FeedbackAnswer
+    extra = 0
+    fields = ["code", "score", "comment"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class NamedRelationshipFilter(admin.SimpleListFilter):
+    title = _("relationship")
+    parameter_name = "relationship"
+
+    def lookups(self, request, model_admin):
+        return [(r.value, r.label) for r in FeedbackRequest.Relationship if r not in FeedbackRequest.ANONYMOUS]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(relationship=self.value()) if self.value() else queryset
+
+
+@admin.register(FeedbackResponse)
+class FeedbackResponseAdmin(ReadOnlyAdmin):
+    """Answers given by name only; anonymous ones are not listed, not even by their id."""
+
+    list_display = ["appraisal", "relationship", "rater_name"]
+    list_select_related = ["appraisal__person", "appraisal__cycle", "request__rater"]
+    list_filter = [NamedRelationshipFilter]
+    search_fields = ["appraisal__person__employee_code", "appraisal__person__name", "request__rater__name"]
+    fields = ["appraisal", "relationship", "rater_name", "comment"]
+    readonly_fields = fields
+    inlines = [FeedbackAnswerInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(request__isnull=False).exclude(
+            relationship__in=FeedbackRequest.ANONYMOUS
+        )
+
+    @admin.display(description=_("rater"))
+    def rater_name(self, obj):
+        return obj.request.rater_name if obj.request_id else ""
+
+
+@admin.register(FeedbackReminder)
+class FeedbackReminderAdmin(ReadOnlyAdmin):
+    list_display = ["sent_at", "cycle", "recipient"]
+    list_select_related = ["cycle", "recipient"]
+    list_filter = ["cycle"]
+    search_fields = ["recipient__employee_code", "recipient__name"]

@@ -23,7 +23,7 @@ from scorecard.apis import _drf_error
 from scorecard.models import OrgUnit
 
 from . import selectors, services
-from .models import Appraisal, ReviewCycle, default_scale
+from .models import Appraisal, FeedbackTemplate, ReviewCycle, default_scale
 
 UNKNOWN_UNITS = _("Unknown unit codes: %(codes)s.")
 NOT_VISIBLE = OpenApiResponse(description="Unknown, or not visible to the caller (or not theirs to change).")
@@ -54,8 +54,25 @@ class GateRuleSerializer(serializers.Serializer):
         ref_name = "ReviewGateRule"
 
 
+class CycleQuestionSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    name_zh = serializers.CharField(allow_blank=True)
+    description = serializers.CharField(allow_blank=True)
+    description_zh = serializers.CharField(allow_blank=True)
+
+    class Meta:
+        ref_name = "ReviewCycleQuestion"
+
+
 class CycleOutputSerializer(serializers.ModelSerializer):
     units = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    feedback_template = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="The 360 questionnaire chosen (null: the default one at launch).",
+    )
+    questionnaire = CycleQuestionSerializer(
+        many=True, read_only=True, help_text="The 360 questionnaire's competencies, frozen at launch (empty before).",
+    )
     scale = ScaleRowSerializer(many=True, read_only=True)
     gate_rule = serializers.SerializerMethodField()
     guideline = serializers.DictField(child=serializers.FloatField(), read_only=True,
@@ -70,7 +87,7 @@ class CycleOutputSerializer(serializers.ModelSerializer):
             "weight_objectives", "weight_competencies", "weight_feedback",
             "self_assessment_due", "feedback_due", "appraisal_due", "calibration_due",
             "phase", "gate_rule", "guideline", "anonymity_threshold", "max_requests_per_rater",
-            "created_at", "launched_at", "closed_at",
+            "feedback_template", "questionnaire", "created_at", "launched_at", "closed_at",
         ]
 
     @extend_schema_field(GateRuleSerializer(allow_null=True))
@@ -95,6 +112,10 @@ class CycleInputSerializer(serializers.Serializer):
     guideline = serializers.DictField(child=serializers.FloatField(), required=False, allow_null=True)
     anonymity_threshold = serializers.IntegerField(default=3)
     max_requests_per_rater = serializers.IntegerField(default=8)
+    feedback_template = serializers.PrimaryKeyRelatedField(
+        queryset=FeedbackTemplate.objects.all(), required=False, allow_null=True,
+        help_text="The id of a 360 questionnaire in use; null or left out: the default one. Frozen at launch.",
+    )
 
     class Meta:
         ref_name = "ReviewCycleInput"

@@ -4,6 +4,7 @@ from django.urls import path
 
 from . import appraisal_apis as apis
 from . import appraisal_views as views
+from . import document_views
 
 urlpatterns = [
     path("mine/", views.my_appraisals_page, name="my-appraisals"),
@@ -13,6 +14,7 @@ urlpatterns = [
     path("appraisals/<int:pk>/interview/", views.appraisal_interview_page, name="appraisal-interview"),
     path("appraisals/<int:pk>/next-objectives/", views.appraisal_next_objectives_page, name="appraisal-next-objectives"),
     path("appraisals/<int:pk>/acknowledge/", views.appraisal_acknowledge_page, name="appraisal-acknowledge"),
+    path("appraisals/<int:pk>/pdf/", document_views.appraisal_pdf_page, name="appraisal-pdf"),
 ]
 
 api_urlpatterns = [

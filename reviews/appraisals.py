@@ -218,6 +218,7 @@ def appraisal_scores(
     ratings: list[ObjectiveRating],
     competency_scores: list[int],
     sums: dict[str, float],
+    feedback: float | None = None,
 ) -> dict:
     """Compute the appraisal's parts, overall score, grade (gate applied) and outcome from its snapshot (no ORM).
 
@@ -233,7 +234,6 @@ def appraisal_scores(
     ])
     percents = [scoring.competency_percent(s) for s in competency_scores if s is not None]
     competencies = math.fsum(percents) / len(percents) if percents else None
-    feedback = None  # 360 feedback joins the score later (its weight is 0 by default)
     overall = scoring.overall_score([
         (objectives, cycle.weight_objectives),
         (competencies, cycle.weight_competencies),
@@ -251,6 +251,15 @@ def appraisal_scores(
         "gate_applied": gated,
         "outcome": scoring.outcome_for(grade, contract.get("reward_terms") or []) if grade else "",
     }
+
+
+def _feedback_score(appraisal: Appraisal) -> float | None:
+    """The 360 score when it counts (weight above 0) and is final (its phase is over); 1 query then, else none."""
+    if not appraisal.cycle.weight_feedback:
+        return None
+    from .feedback import feedback_score  # feedback imports this module
+
+    return feedback_score(appraisal)
 
 
 # ---------------------------------------------------------------- services
@@ -468,6 +477,7 @@ def appraisal_manager_save(
     scores = appraisal_scores(
         appraisal=appraisal, ratings=list(rows.values()),
         competency_scores=[r.score for r in existing.values()], sums=appraisal_measure_sums(appraisal),
+        feedback=_feedback_score(appraisal),
     )
     for field, value in scores.items():
         setattr(appraisal, field, value)

@@ -26,11 +26,13 @@ from scorecard.emails import email_send
 from scorecard.models import Measurement
 
 from . import scoring
-from .models import Appraisal, AppraisalReminder, CompetencyRating, ObjectiveRating, ReviewCycle
+from .feedback import feedback_scores, requests_close
+from .models import Appraisal, AppraisalReminder, CompetencyRating, FeedbackRequest, ObjectiveRating, ReviewCycle
 
 
 Phase = ReviewCycle.Phase
 Part = Appraisal.Part
+FS = FeedbackRequest.Status
 
 CLOSE_NOT_ALLOWED = _("Only HR may close a review cycle.")
 CLOSE_NOT_LAUNCHED = _("This cycle has not been launched: there is nothing to close.")
@@ -50,7 +52,7 @@ CLOSE_STALE_MINUTES = 10
 # Fields the close computes; everything written by people (drafts, comments,
 # the calibrated grade) is left as it is.
 CLOSE_FIELDS = [
-    "objectives_score", "competencies_score", "overall_score", "proposed_grade", "gate_applied",
+    "feedback_score", "objectives_score", "competencies_score", "overall_score", "proposed_grade", "gate_applied",
     "final_grade", "outcome", "self_status", "manager_status",
 ]
 
@@ -305,9 +307,13 @@ def _close_batch(cycle: ReviewCycle, ids: list[int]) -> None:
     ):
         competencies[appraisal_id].append(score)
     sums = _period_sums([a.person_id for a in appraisals], cycle.period_start, cycle.period_end)
+    # 360: the score from the answers as the anonymity rule shows them; unanswered requests marked.
+    feedback = feedback_scores(cycle, ids)
+    requests_close(ids)
 
     changed_ratings = []
     for appraisal in appraisals:
+        appraisal.feedback_score = feedback.get(appraisal.pk)
         person_sums = sums.get(appraisal.person_id, {})
         changed_ratings += appraisal_finalize(
             appraisal, cycle, ratings.get(appraisal.pk, []), competencies.get(appraisal.pk, []), person_sums
@@ -378,7 +384,7 @@ def appraisal_finalize(
 def cycle_summary(cycle: ReviewCycle) -> dict:
     """Count the closed cycle's grades (overall and per unit), the parts not submitted, and the mean score.
 
-    Queries: 2 (totals; per unit and grade).
+    Queries: 3 (totals; per unit and grade; feedback requests).
     """
     closed = Appraisal.objects.filter(cycle_id=cycle.pk, status=Appraisal.Status.CLOSED).order_by()
     totals = closed.aggregate(
@@ -399,8 +405,15 @@ def cycle_summary(cycle: ReviewCycle) -> dict:
         unit = units.setdefault(code, {"name": name, "appraisals": 0, "grades": {}})
         unit["appraisals"] += n
         unit["grades"][grade] = n
+    feedback = FeedbackRequest.objects.filter(cycle_id=cycle.pk).aggregate(
+        asked=Count("pk", filter=Q(status__in=(FS.SUBMITTED, FS.NOT_SUBMITTED))),
+        answered=Count("pk", filter=Q(status=FS.SUBMITTED)),
+    )
     return {
         "appraisals": totals["appraisals"],
+        "feedback_asked": feedback["asked"],
+        "feedback_answered": feedback["answered"],
+        "feedback_not_submitted": feedback["asked"] - feedback["answered"],
         "grades": dict(sorted(grades.items())),
         "units": units,
         "self_not_submitted": totals["self_not_submitted"],

@@ -1,8 +1,13 @@
 """Review cycles for the demo center, made through the reviews services.
 
 Last quarter's review is in progress: launched, most self-assessments of the
-inbound department submitted, some manager appraisals drafted. The quarter
-before that was reviewed and closed: its appraisals carry grades and a summary.
+inbound department submitted, some manager appraisals drafted. Its 360 raters
+were suggested at launch and approved, except in one team whose manager has
+not got to it; the first agent has nominated a colleague (awaiting approval)
+and has a customer asked through a link; about half of the answers are in,
+some as drafts. The quarter before that was reviewed and closed: its 360 was
+answered before the close, so its appraisals show results (groups large
+enough shown, the others not) and a 360 score, next to grades and a summary.
 Runs once: a second run finds the cycles and stops.
 """
 
@@ -13,16 +18,40 @@ import random
 from typing import Callable
 
 from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
 
 from scorecard.models import OrgUnit, Person
 from scorecard.periods import quarter_of
 
-from . import appraisals, closing, services
-from .models import Appraisal, Competency, ReviewCycle, default_scale
+from . import appraisals, closing, feedback, services
+from .models import (
+    Appraisal, Competency, FeedbackAnswer, FeedbackRequest, FeedbackResponse, ReviewCycle, default_scale,
+)
 
 GATE_RULE = {"measure": "qa_fatal_errors", "above": 0, "cap": "D"}
 GUIDELINE = {"A": 10, "B": 30}
+
+FS = FeedbackRequest.Status
+FR = FeedbackRequest.Relationship
+# This team's manager has not approved the suggested raters yet (in the goals demo, its objectives wait too).
+FEEDBACK_WAITING_TEAM = "CO-02"
+# Share of the 360 requests answered, by relationship: (the closed cycle, the cycle in progress).
+FEEDBACK_ANSWERED = {
+    FR.SELF: (0.95, 0.5), FR.SUPERVISOR: (0.9, 0.3), FR.MATRIX: (0.9, 0.3),
+    FR.PEER: (0.85, 0.55), FR.SUBORDINATE: (0.75, 0.4),
+}
+FEEDBACK_DRAFTED = 0.15  # of the rest: started, saved as a draft
+FEEDBACK_COMMENTS = {
+    FR.SELF: ["I handle billing questions well; complex complaints still take me long.",
+              "我能独立处理大部分业务问题，需要加强投诉处理技巧。"],
+    FR.SUPERVISOR: ["Dependable on the phones and helpful in huddles.", "工作认真负责，客户评价好，建议多分享经验。"],
+    FR.PEER: ["Always ready to help when the queue is long.", "Explains the new products clearly to the team.",
+              "乐于助人，沟通清楚。", "Could share knowledge more during handovers.", "遇到难题时很冷静，值得学习。"],
+    FR.SUBORDINATE: ["Gives clear feedback after call reviews.", "排班公平，愿意倾听大家的意见。",
+                     "Team meetings could be shorter and more focused."],
+    FR.CUSTOMER: ["Solved our account problem in one call.", "服务专业，回复及时。"],
+}
 
 
 def _deadlines(now: dt.datetime, first_in_days: int) -> dict:
@@ -69,6 +98,124 @@ def _manager_draft(appraisal: Appraisal, manager: Person, competencies, rng: ran
     )
 
 
+def _feedback_decide(cycle: ReviewCycle, rng: random.Random, now: dt.datetime, waiting: tuple[str, ...] = ()) -> None:
+    """Approve the suggested raters as each appraisee's manager would, in bulk (and without the hundreds of
+    emails approve-all sends), a few rejected; the `waiting` teams' requests are left for their managers."""
+    proposed = FeedbackRequest.objects.filter(cycle=cycle, status=FS.PROPOSED).exclude(
+        appraisal__unit__code__in=waiting)
+    manager = Subquery(Appraisal.objects.filter(pk=OuterRef("appraisal_id")).values("manager_id")[:1])
+    rejected = [pk for pk in proposed.order_by("pk").values_list("pk", flat=True) if rng.random() < 0.04]
+    FeedbackRequest.objects.filter(pk__in=rejected).update(status=FS.REJECTED, decided_by_id=manager, decided_at=now)
+    proposed.update(status=FS.OPEN, decided_by_id=manager, decided_at=now)
+
+
+def _answers(rng: random.Random, level: float, relationship: str, codes: list[str], n: int | None = None) -> dict:
+    """Ratings around the appraisee's level (a little higher for oneself), a comment now and then."""
+    bias = 0.3 if relationship == FR.SELF else 0.0
+    answers = {}
+    for code in codes[:n] if n else codes:
+        answers[code] = {"score": max(1, min(5, round(level + bias + rng.gauss(0, 0.6))))}
+        if rng.random() < 0.08:
+            answers[code]["comment"] = rng.choice(FEEDBACK_COMMENTS[FR.PEER])
+    return answers
+
+
+def _comment(rng: random.Random, relationship: str) -> str:
+    return rng.choice(FEEDBACK_COMMENTS[relationship]) if rng.random() < 0.4 else ""
+
+
+def _feedback_answer(cycle: ReviewCycle, rng: random.Random, closed: bool, everyone_about: int | None = None) -> None:
+    """The raters answer their open requests: most of them (closed cycle) or about half (in progress); drafts.
+
+    A thousand answers or so: checked by feedback_save's rules and stored as it
+    stores them (a draft on its request; a submitted anonymous answer without
+    its request), in bulk. Everyone asked about `everyone_about` (an appraisal) answered.
+    """
+    questionnaire = cycle.questionnaire
+    codes = [q["code"] for q in questionnaire]
+    levels: dict[int, float] = {}
+    submitted: list[tuple[FeedbackRequest, dict, str]] = []
+    drafts: list[FeedbackRequest] = []
+    for request in (
+        FeedbackRequest.objects.filter(cycle=cycle, status=FS.OPEN, rater__isnull=False)
+        .only("pk", "appraisal_id", "relationship", "draft").order_by("pk")
+    ):
+        level = levels.setdefault(request.appraisal_id, rng.uniform(2.8, 4.5))
+        x = rng.random()
+        answered = FEEDBACK_ANSWERED[request.relationship][0 if closed else 1]
+        if x < answered or request.appraisal_id == everyone_about:
+            answers, comment = feedback._clean_answers(
+                questionnaire, _answers(rng, level, request.relationship, codes), _comment(rng, request.relationship),
+                submit=True,
+            )
+            submitted.append((request, answers, comment))
+        elif x < answered + FEEDBACK_DRAFTED:
+            answers, comment = feedback._clean_answers(
+                questionnaire, _answers(rng, level, request.relationship, codes, n=2), "", submit=False)
+            request.draft = {"answers": answers, "comment": comment}
+            drafts.append(request)
+    FeedbackRequest.objects.bulk_update(drafts, ["draft"], batch_size=500)
+    for start in range(0, len(submitted), 500):
+        FeedbackRequest.objects.filter(pk__in=[r.pk for r, _, _ in submitted[start:start + 500]]).update(
+            status=FS.SUBMITTED, draft={})
+    responses = [
+        FeedbackResponse(appraisal_id=r.appraisal_id, relationship=r.relationship,
+                         request=None if r.anonymous else r, comment=comment)
+        for r, _, comment in submitted
+    ]
+    FeedbackResponse.objects.bulk_create(responses, batch_size=500)
+    FeedbackAnswer.objects.bulk_create([
+        FeedbackAnswer(response=response, code=code, score=values["score"], comment=values.get("comment", ""))
+        for response, (_, answers, _) in zip(responses, submitted) for code, values in answers.items()
+    ], batch_size=1000)
+
+
+def _customers(cycle: ReviewCycle, rng: random.Random, answer: bool) -> None:
+    """The first agent of each team has a customer asked by their manager, through a link (no email: handed
+    over by phone); in the closed cycle the customer answered. The links are not shown anywhere."""
+    codes = [q["code"] for q in cycle.questionnaire]
+    firsts: dict[int, int] = {}
+    for unit_id, pk in Appraisal.objects.filter(cycle=cycle, person__role="agent", manager__isnull=False).order_by(
+        "person__employee_code"
+    ).values_list("unit_id", "pk"):
+        firsts.setdefault(unit_id, pk)
+    chosen = (
+        Appraisal.objects.filter(pk__in=firsts.values()).select_related("person__unit", "manager__unit", "cycle")
+        .defer("snapshot").order_by("person__employee_code")
+    )
+    for n, appraisal in enumerate(chosen):
+        arranged = feedback.feedback_request_add(
+            user=appraisal.manager, appraisal=appraisal, relationship=FR.CUSTOMER,
+            external_name=["陈先生 · Mr Chen (corporate account)", "Ms Li 李女士 (VIP line)"][n % 2],
+        )
+        if answer:
+            feedback.feedback_token_submit(
+                token=arranged.link.rstrip("/").rsplit("/", 1)[-1], comment=_comment(rng, FR.CUSTOMER),
+                answers=_answers(rng, rng.uniform(3.0, 4.8), FR.CUSTOMER, codes),
+            )
+
+
+def _first_agents(cycle: ReviewCycle) -> list[Appraisal]:
+    """The appraisals of the first agent of the first two teams (the demo's agent login first: agents are
+    numbered team after team)."""
+    agents = (Appraisal.objects.filter(cycle=cycle, person__role="agent").select_related("person__unit", "unit")
+              .defer("snapshot").order_by("person__employee_code"))
+    firsts: dict[int, Appraisal] = {}
+    for appraisal in agents:
+        firsts.setdefault(appraisal.unit_id, appraisal)
+        if len(firsts) == 2:
+            break
+    return list(firsts.values())
+
+
+def _nomination(cycle: ReviewCycle) -> None:
+    """The first agent asks for a colleague of the next team they work with on escalations: awaiting approval."""
+    firsts = _first_agents(cycle)
+    if len(firsts) == 2:
+        feedback.feedback_request_add(user=firsts[0].person, appraisal=firsts[0], relationship=FR.PEER,
+                                      rater_code=firsts[1].person.employee_code)
+
+
 def load_reviews_demo(*, today: dt.date, log: Callable[[str], None] = lambda message: None) -> int:
     """Create the in-progress and the closed review cycles; return how many cycles were made."""
     hr = Person.objects.filter(role="hr").order_by("employee_code").first()
@@ -79,6 +226,7 @@ def load_reviews_demo(*, today: dt.date, log: Callable[[str], None] = lambda mes
         log("Review cycles: already there.")
         return 0
     rng = random.Random(11)
+    feedback_rng = random.Random(360)  # apart, so the appraisals above come out as they always did
     now = timezone.now()
     competencies = list(Competency.objects.filter(active=True))
     with transaction.atomic():
@@ -87,6 +235,11 @@ def load_reviews_demo(*, today: dt.date, log: Callable[[str], None] = lambda mes
             _self_assess(appraisal, rng, submit=True)
             if appraisal.manager is not None and rng.random() < 0.95:
                 _manager_draft(appraisal, appraisal.manager, competencies, rng)
+        _feedback_decide(closed, feedback_rng, now)
+        _customers(closed, feedback_rng, answer=True)
+        # The demo's agent saw all their peers answer: a group shown, next to the customer's, too small to show.
+        demo_agent = next(iter(_first_agents(closed)), None)
+        _feedback_answer(closed, feedback_rng, closed=True, everyone_about=demo_agent and demo_agent.pk)
         closing.cycle_close_start(user=hr, cycle=closed)
         closing.close_cycle(cycle_id=closed.pk)
         # It ran last quarter: its deadlines are history.
@@ -101,5 +254,14 @@ def load_reviews_demo(*, today: dt.date, log: Callable[[str], None] = lambda mes
                 _self_assess(appraisal, rng, submit=rng.random() < 0.85)
             if appraisal.unit.code in ("IN-01", "IN-02") and appraisal.manager is not None:
                 _manager_draft(appraisal, appraisal.manager, competencies, rng)
+        _feedback_decide(current, feedback_rng, now, waiting=(FEEDBACK_WAITING_TEAM,))
+        _nomination(current)
+        _customers(current, feedback_rng, answer=False)
+        _feedback_answer(current, feedback_rng, closed=False)
     log(f"Review cycles: {closed.name} closed, {current.name} in progress.")
+    for cycle in (closed, current):
+        counts = dict(
+            FeedbackRequest.objects.filter(cycle=cycle).order_by().values_list("status").annotate(n=Count("pk"))
+        )
+        log(f"360 feedback in {cycle.name}: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
     return 2

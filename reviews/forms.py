@@ -10,13 +10,14 @@ import datetime as dt
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from scorecard.models import Measure, OrgUnit
 from scorecard.periods import quarter_of
 
-from .models import ReviewCycle, default_scale
+from .models import FeedbackTemplate, ReviewCycle, default_scale
 from .services import DEADLINES
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
@@ -63,6 +64,11 @@ class CycleForm(forms.Form):
         label=_("Minimum answers shown per feedback group"), min_value=1, initial=3,
     )
     max_requests_per_rater = forms.IntegerField(label=_("Most feedback requests per rater"), min_value=1, initial=8)
+    feedback_template = forms.ModelChoiceField(
+        label=_("360 questionnaire"), required=False, queryset=FeedbackTemplate.objects.all(),
+        empty_label=_("The default questionnaire (when launched)"),
+        help_text=_("Frozen at launch: later edits of the questionnaire do not change the cycle."),
+    )
 
     WEIGHT_FIELDS = ("weight_objectives", "weight_competencies", "weight_feedback")
     GATE_FIELDS = ("gate_measure", "gate_above", "gate_cap")
@@ -76,6 +82,7 @@ class CycleForm(forms.Form):
                 "name", "period_start", "period_end", *self.WEIGHT_FIELDS, *DEADLINES,
                 "anonymity_threshold", "max_requests_per_rater",
             )}
+            initial["feedback_template"] = cycle.feedback_template_id
             for name in DEADLINES:
                 initial[name] = timezone.localtime(initial[name])
             initial["units"] = list(cycle.units.all())
@@ -88,6 +95,11 @@ class CycleForm(forms.Form):
         self.fields["gate_measure"].choices = [("", _("No gate rule"))] + [
             (code, f"{code} · {name}") for code, name in Measure.objects.order_by("code").values_list("code", "name")
         ] if not deadlines_only else []
+        # A questionnaire no longer in use is listed only if the cycle still names it (the service refuses it).
+        self.fields["feedback_template"].queryset = FeedbackTemplate.objects.filter(
+            Q(active=True) | Q(pk=getattr(cycle, "feedback_template_id", None))
+        )
+        self.fields["feedback_template"].label_from_instance = _template_label
         if deadlines_only:
             for name in list(self.fields):
                 if name not in DEADLINES:
@@ -110,7 +122,8 @@ class CycleForm(forms.Form):
         return [self[n] for n in self.GATE_FIELDS if n in self.fields]
 
     def other_fields(self):
-        return [self[n] for n in ("anonymity_threshold", "max_requests_per_rater") if n in self.fields]
+        return [self[n] for n in ("feedback_template", "anonymity_threshold", "max_requests_per_rater")
+                if n in self.fields]
 
     def service_values(self, scale_formset: ScaleFormSet | None = None) -> dict:
         """The cleaned data as the keyword arguments of cycle_create / cycle_update."""
@@ -119,7 +132,7 @@ class CycleForm(forms.Form):
             return {name: data[name] for name in DEADLINES}
         values = {name: data[name] for name in (
             "name", "period_start", "period_end", *self.WEIGHT_FIELDS, *DEADLINES,
-            "anonymity_threshold", "max_requests_per_rater",
+            "anonymity_threshold", "max_requests_per_rater", "feedback_template",
         )}
         values["units"] = list(data["units"])
         if data.get("gate_measure") or data.get("gate_cap") or data.get("gate_above") is not None:
@@ -152,6 +165,15 @@ class CycleForm(forms.Form):
                 self.add_error(None, messages)
             else:
                 self.add_error(None, messages)
+
+
+def _template_label(template: FeedbackTemplate) -> str:
+    label = str(template.label)
+    if template.is_default:
+        label = _("%(name)s (default)") % {"name": label}
+    if not template.active:
+        label = _("%(name)s (not in use)") % {"name": label}
+    return label
 
 
 def _initial_for_new() -> dict:

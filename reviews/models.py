@@ -1,5 +1,7 @@
 """Review cycles and appraisals (stage 3 of MBO): self-assessment, 360 feedback, appraisal, calibration."""
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -64,6 +66,14 @@ class ReviewCycle(models.Model):
     guideline = models.JSONField(_("calibration guideline"), default=dict, blank=True)
     anonymity_threshold = models.PositiveSmallIntegerField(_("minimum answers shown per group"), default=3)
     max_requests_per_rater = models.PositiveSmallIntegerField(_("most feedback requests per rater"), default=8)
+    # The 360 questionnaire: the template HR chose (None: the default one), and
+    # its competencies frozen at launch ([{"code", "name", "name_zh",
+    # "description", "description_zh"}]) so later edits never change a cycle.
+    feedback_template = models.ForeignKey(
+        "FeedbackTemplate", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("360 questionnaire"),
+    )
+    questionnaire = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     launched_at = models.DateTimeField(null=True, blank=True)
@@ -240,3 +250,196 @@ class AppraisalReminder(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["appraisal", "phase", "recipient"], name="appraisal_reminder_once")
         ]
+
+
+# ------------------------------------------------------------------ 360 feedback
+
+
+class FeedbackTemplate(models.Model):
+    """A 360 questionnaire: competencies rated 1–5 with comments; HR edits them."""
+
+    name = models.CharField(_("name"), max_length=200)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    competencies = models.ManyToManyField(
+        Competency, through="FeedbackTemplateItem", related_name="feedback_templates", verbose_name=_("competencies")
+    )
+    is_default = models.BooleanField(_("default for new cycles"), default=False)
+    active = models.BooleanField(_("in use"), default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-is_default", "name"]
+        verbose_name = _("360 questionnaire")
+        verbose_name_plural = _("360 questionnaires")
+        constraints = [
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="feedback_template_one_default"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def label(self) -> str:
+        return _localized(self, "name")
+
+
+class FeedbackTemplateItem(models.Model):
+    """A competency of a questionnaire, in its order."""
+
+    template = models.ForeignKey(FeedbackTemplate, on_delete=models.CASCADE, related_name="items")
+    competency = models.ForeignKey(Competency, on_delete=models.PROTECT, related_name="+")
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [models.UniqueConstraint(fields=["template", "competency"], name="feedback_template_item_once")]
+
+
+class FeedbackRequest(models.Model):
+    """Someone asked to give feedback on an appraisee in a cycle: who (by relationship), and where it stands.
+
+    Peers, subordinates and customers answer anonymously: their answers
+    (FeedbackResponse) carry no link to this request, no rater and no time, so
+    nothing stored with an answer tells who wrote it; this request only says
+    that it was answered. Customers and other people without a login answer
+    through a single-use link that expires: only the SHA-256 of its token is
+    kept.
+    """
+
+    class Relationship(models.TextChoices):
+        SELF = "self", _("Self")
+        SUPERVISOR = "supervisor", _("Supervisor")
+        PEER = "peer", _("Peer")
+        SUBORDINATE = "subordinate", _("Subordinate")
+        CUSTOMER = "customer", _("Customer")
+        MATRIX = "matrix", _("Matrix manager")
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Awaiting approval")
+        OPEN = "open", _("To answer")
+        SUBMITTED = "submitted", _("Answered")
+        REJECTED = "rejected", _("Not approved")
+        NOT_SUBMITTED = "not_submitted", _("Not answered")
+
+    class Origin(models.TextChoices):
+        SUGGESTED = "suggested", _("Suggested")
+        NOMINATED = "nominated", _("Nominated by the appraisee")
+        ADDED = "added", _("Added by a manager or HR")
+
+    # Answers from these relationships are shown only aggregated, and only from
+    # cycle.anonymity_threshold answers up; the others are shown by name.
+    ANONYMOUS = frozenset({Relationship.PEER, Relationship.SUBORDINATE, Relationship.CUSTOMER})
+    # Requests that count toward cycle.max_requests_per_rater (not one's own
+    # self-assessment, not a supervisor's duty to their reports).
+    LIMITED = frozenset({Relationship.PEER, Relationship.SUBORDINATE, Relationship.MATRIX})
+    LIVE = frozenset({Status.PROPOSED, Status.OPEN, Status.SUBMITTED})
+
+    cycle = models.ForeignKey(ReviewCycle, on_delete=models.CASCADE, related_name="feedback_requests")
+    appraisal = models.ForeignKey(Appraisal, on_delete=models.CASCADE, related_name="feedback_requests")
+    relationship = models.CharField(_("relationship"), max_length=12, choices=Relationship.choices)
+    rater = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="feedback_requests",
+        verbose_name=_("rater"),
+    )
+    external_name = models.CharField(_("name"), max_length=200, blank=True)
+    external_email = models.EmailField(_("email"), blank=True)
+    origin = models.CharField(_("origin"), max_length=10, choices=Origin.choices, default=Origin.SUGGESTED)
+    status = models.CharField(_("status"), max_length=14, choices=Status.choices, default=Status.PROPOSED)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    # The rater's answers until they submit ({"answers": {code: {"score", "comment"}}, "comment"});
+    # emptied on submission, kept (never lost) when the cycle closes unanswered.
+    draft = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["appraisal", "relationship", "id"]
+        verbose_name = _("feedback request")
+        verbose_name_plural = _("feedback requests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appraisal", "rater"], condition=Q(rater__isnull=False), name="feedback_request_rater_once"
+            ),
+            models.CheckConstraint(
+                condition=(Q(relationship="customer") & Q(rater__isnull=True) & ~Q(external_name=""))
+                | (~Q(relationship="customer") & Q(rater__isnull=False)),
+                name="feedback_request_rater_or_customer",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["rater", "status"], name="feedback_request_rater"),
+            models.Index(fields=["cycle", "status"], name="feedback_request_cycle"),
+        ]
+
+    def __str__(self):
+        return f"{self.appraisal} · {self.get_relationship_display()}"
+
+    @property
+    def anonymous(self) -> bool:
+        return self.relationship in self.ANONYMOUS
+
+    @property
+    def rater_name(self) -> str:
+        return self.rater.name if self.rater_id else self.external_name
+
+
+class FeedbackResponse(models.Model):
+    """One submitted questionnaire about an appraisee.
+
+    A random primary key and no timestamp: neither the order of rows nor a time
+    can be matched to a request. `request` is set only for relationships shown
+    by name (self, supervisor, matrix managers); anonymous answers keep only
+    their relationship.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    appraisal = models.ForeignKey(Appraisal, on_delete=models.CASCADE, related_name="feedback_responses")
+    relationship = models.CharField(max_length=12, choices=FeedbackRequest.Relationship.choices)
+    request = models.OneToOneField(
+        FeedbackRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="named_response"
+    )
+    comment = models.TextField(_("comment"), blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(request__isnull=True) | ~Q(relationship__in=["peer", "subordinate", "customer"]),
+                name="feedback_response_anonymous_unlinked",
+            ),
+        ]
+
+
+class FeedbackAnswer(models.Model):
+    """A competency rated 1–5 in a response, with a comment."""
+
+    response = models.ForeignKey(FeedbackResponse, on_delete=models.CASCADE, related_name="answers")
+    code = models.CharField(max_length=64)  # the competency of the cycle's questionnaire
+    score = models.PositiveSmallIntegerField(_("rating"))
+    comment = models.TextField(_("comment"), blank=True)
+
+    class Meta:
+        ordering = ["response", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["response", "code"], name="feedback_answer_once"),
+            models.CheckConstraint(condition=Q(score__gte=1) & Q(score__lte=5), name="feedback_answer_range"),
+        ]
+
+
+class FeedbackReminder(models.Model):
+    """A rater reminded of their unanswered requests before the 360 deadline; once per cycle and rater."""
+
+    cycle = models.ForeignKey(ReviewCycle, on_delete=models.CASCADE, related_name="+")
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cycle", "recipient"], name="feedback_reminder_once")]

@@ -23,7 +23,8 @@ from django.utils.translation import gettext_lazy as _
 
 from scorecard.models import Measure, OrgUnit, Person
 
-from .models import Appraisal, ObjectiveRating, ReviewCycle
+from .feedback import default_template, questionnaire_for, suggestions_build
+from .models import Appraisal, FeedbackRequest, ObjectiveRating, ReviewCycle
 from .snapshot import snapshot_for, snapshot_inputs, snapshot_library
 
 Phase = ReviewCycle.Phase
@@ -58,6 +59,7 @@ GUIDELINE_SHAPE = _("The guideline gives, per grade, the most a unit may hold of
 GUIDELINE_UNKNOWN_GRADE = _("“%(grade)s” is not a grade of the scale.")
 GUIDELINE_RANGE = _("Grade “%(grade)s”: give a percentage from 0 to 100.")
 THRESHOLD_RANGE = _("Give a whole number of at least 1.")
+TEMPLATE_NOT_IN_USE = _("This questionnaire is not in use.")
 NOT_DRAFT_FROZEN = _("The cycle was launched: its %(field)s can no longer change; only deadlines may move, and only later.")
 DEADLINE_EARLIER = _("After launch a deadline may only move later (now %(due)s).")
 CYCLE_OVER = _("The cycle is closing or closed: it can no longer change.")
@@ -69,7 +71,7 @@ DEADLINE_PHASE = dict(zip(DEADLINES, ReviewCycle.TIMED_PHASES))
 WEIGHTS = ("weight_objectives", "weight_competencies", "weight_feedback")
 SETTINGS = (
     "name", "period_start", "period_end", "units", "scale", *WEIGHTS, *DEADLINES,
-    "gate_rule", "guideline", "anonymity_threshold", "max_requests_per_rater",
+    "gate_rule", "guideline", "anonymity_threshold", "max_requests_per_rater", "feedback_template",
 )
 # Roles appraised in a cycle: HR and directors run it, they are not rated in it.
 PARTICIPANT_ROLES = (Person.Role.AGENT, Person.Role.MANAGER)
@@ -261,6 +263,9 @@ def _validate(values: dict) -> dict:
             errors[name] = [str(THRESHOLD_RANGE)]
         else:
             clean[name] = int(number)
+    template = values.get("feedback_template")
+    if template is not None and not template.active:
+        errors["feedback_template"] = [str(TEMPLATE_NOT_IN_USE)]
     if errors:
         raise ValidationError(errors)
     for name in WEIGHTS:
@@ -300,6 +305,7 @@ def cycle_create(
     guideline: dict | None = None,
     anonymity_threshold: int = 3,
     max_requests_per_rater: int = 8,
+    feedback_template=None,
 ) -> ReviewCycle:
     """Create a draft cycle; nothing is saved unless every setting is valid."""
     _require_manager(user)
@@ -397,8 +403,11 @@ def cycle_launch(*, user, cycle: ReviewCycle) -> int:
         for o in a.snapshot["objectives"]
     ]
     ObjectiveRating.objects.bulk_create(ratings, batch_size=1000)
+    # 360 feedback: the questionnaire frozen, the suggested raters (self and supervisor open at once).
+    row.questionnaire = questionnaire_for(row.feedback_template or default_template())
+    FeedbackRequest.objects.bulk_create(suggestions_build(row, appraisals, people), batch_size=1000)
     row.phase = Phase.SELF_ASSESSMENT
     row.launched_at = now
-    row.save(update_fields=["phase", "launched_at"])
-    cycle.phase, cycle.launched_at = row.phase, row.launched_at
+    row.save(update_fields=["phase", "launched_at", "questionnaire"])
+    cycle.phase, cycle.launched_at, cycle.questionnaire = row.phase, row.launched_at, row.questionnaire
     return len(appraisals)

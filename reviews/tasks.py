@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from .closing import close_cycle, phases_advance, reminders_send
+from .feedback import feedback_reminders_send
 
 
 @shared_task
@@ -24,5 +25,5 @@ def advance_review_phases_task() -> int:
 
 @shared_task
 def send_review_reminders_task() -> int:
-    """Remind people whose self-assessment or appraisal is due soon (hourly); once per appraisal, phase and person."""
-    return reminders_send()
+    """Remind people whose self-assessment, 360 answers or appraisal are due soon (hourly); never twice for one thing."""
+    return reminders_send() + feedback_reminders_send()

@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import selectors, services
+from . import feedback, selectors, services
 from .closing import user_can_close
 from .forms import CycleForm, scale_formset
 from .models import ReviewCycle
@@ -111,15 +111,21 @@ def cycle_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def cycle_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
-    """The cycle's settings, phases, completion by unit and who is late (a constant number of queries)."""
+    """The cycle's settings, phases, completion by unit (appraisals and 360 feedback) and who is late
+    (a constant number of queries)."""
     user = request.user
     cycle = selectors.cycle_get(user, pk)
     can_manage = services.can_manage_cycles(user)
     # Agents see the settings and their own appraisal; progress is for who sees several.
     shows_progress = user.sees_whole_center or user.role == user.Role.MANAGER
-    completion = None
+    completion = feedback_completion = feedback_total = None
     if shows_progress and cycle.phase != Phase.DRAFT:
         completion = selectors.cycle_completion(cycle, selectors.appraisals_visible(user))
+        # 360 feedback counted per unit, never per person: a count says nothing about who answered.
+        feedback_completion = feedback.cycle_feedback_completion(
+            cycle, selectors.appraisals_visible(user), viewer=user
+        )
+        feedback_total = feedback.completion_total(feedback_completion)
     own = None
     if cycle.phase != Phase.DRAFT:
         own = selectors.appraisals_visible(user).filter(cycle=cycle, person_id=user.pk).only("pk").first()
@@ -130,6 +136,10 @@ def cycle_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
         "scale": cycle.scale,
         "guideline": cycle.guideline or {},
         "completion": completion,
+        "feedback_completion": feedback_completion,
+        "feedback_template": cycle.feedback_template if cycle.feedback_template_id else None,
+        "questionnaire": [feedback.question_label(q) for q in cycle.questionnaire or []],
+        "feedback_total": feedback_total,
         "own": own,
         "can_manage": can_manage,
         "can_edit": can_manage and cycle.phase not in (Phase.CLOSING, Phase.CLOSED),

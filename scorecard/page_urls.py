@@ -2,13 +2,14 @@
 
 from django.urls import include, path
 
-from . import views
+from . import document_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("scorecards/<str:code>/", views.scorecard_page, name="scorecard"),
     path("scorecards/<str:code>/ranking/", views.ranking_page, name="ranking"),
+    path("scorecards/<str:code>/pdf/", document_views.scorecard_pdf_view, name="scorecard-pdf"),
     path("scorecards/<str:code>/kpis/<slug:kpi_code>/why/", views.kpi_why_page, name="kpi-why"),
     path("kpis/", views.kpi_list_page, name="kpi-list"),
     path("kpis/new/", views.kpi_create_page, name="kpi-create"),

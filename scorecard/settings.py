@@ -147,6 +147,9 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
+    # Only views that name a scope are throttled: the customers' 360 feedback
+    # links, open without a login (their tokens are unguessable; this is a second guard).
+    "DEFAULT_THROTTLE_RATES": {"feedback_token": os.environ.get("FEEDBACK_TOKEN_RATE", "30/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Scorecard API",
@@ -209,6 +212,10 @@ IMPORT_FILE_RETENTION_DAYS = int(os.environ.get("IMPORT_FILE_RETENTION_DAYS", "3
 GOALS_CHECKIN_REMINDER_DAYS = int(os.environ.get("GOALS_CHECKIN_REMINDER_DAYS", "14"))
 # People who have not finished their part of a review get one reminder this long before its deadline.
 REVIEW_REMINDER_HOURS = int(os.environ.get("REVIEW_REMINDER_HOURS", "48"))
+# Links for people without a login (customers answering 360 feedback) are
+# built on this address and stay valid this many days (never past the 360 deadline).
+SITE_URL = os.environ.get("SITE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}").rstrip("/")
+FEEDBACK_LINK_DAYS = int(os.environ.get("FEEDBACK_LINK_DAYS", "14"))
 # An import still pending, or running, after this long is queued again (its
 # message was lost or its worker died); the largest files load in about a minute.
 IMPORT_JOB_STALE_MINUTES = int(os.environ.get("IMPORT_JOB_STALE_MINUTES", "30"))

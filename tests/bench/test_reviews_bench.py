@@ -17,7 +17,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from reviews import closing
-from reviews.models import Appraisal, Competency, CompetencyRating, ObjectiveRating, ReviewCycle
+from reviews.feedback import questionnaire_for
+from reviews.models import (
+    Appraisal, Competency, CompetencyRating, FeedbackAnswer, FeedbackRequest, FeedbackResponse, ObjectiveRating,
+    ReviewCycle,
+)
 from scorecard import demo, imports
 from scorecard.models import Measure, Measurement, Person
 from tests.reviews.test_closing import PERIOD_START, make_cycle, snapshot
@@ -76,8 +80,40 @@ def _cycle_of(org_hr, agents, name: str) -> ReviewCycle:
          for i, a in enumerate(appraisals) for j, c in enumerate(competencies)],
         batch_size=2000,
     )
+    _feedback_of(cycle, agents, appraisals)
     ReviewCycle.objects.filter(pk=cycle.pk).update(phase="closing", closing_total=len(appraisals))
     return cycle
+
+
+def _feedback_of(cycle, agents, appraisals) -> None:
+    """360 for every appraisal: self, supervisor and three peers asked; the supervisor and two or three
+    peers answered (five competencies each), so the peer group is shown for two appraisals in three."""
+    questionnaire = questionnaire_for(None)
+    ReviewCycle.objects.filter(pk=cycle.pk).update(questionnaire=questionnaire)
+    codes = [q["code"] for q in questionnaire]
+    n = len(agents)
+    requests, responses, answers = [], [], []
+    for i, (agent, appraisal) in enumerate(zip(agents, appraisals)):
+        peers = [agents[(i + j) % n] for j in (1, 2, 3)]
+        answered_peers = 3 if i % 3 else 2
+        requests.append(FeedbackRequest(cycle=cycle, appraisal=appraisal, relationship="self", rater=agent,
+                                        status="open"))
+        for j, peer in enumerate(peers):
+            requests.append(FeedbackRequest(cycle=cycle, appraisal=appraisal, relationship="peer", rater=peer,
+                                            status="submitted" if j < answered_peers else "open"))
+            if j < answered_peers:
+                responses.append(FeedbackResponse(appraisal=appraisal, relationship="peer"))
+        if agent.manager_id:
+            requests.append(FeedbackRequest(cycle=cycle, appraisal=appraisal, relationship="supervisor",
+                                            rater_id=agent.manager_id, status="submitted"))
+    FeedbackRequest.objects.bulk_create(requests, batch_size=2000)
+    supervisors = {r.appraisal_id: r for r in requests if r.relationship == "supervisor"}
+    responses += [FeedbackResponse(appraisal_id=aid, relationship="supervisor", request=r)
+                  for aid, r in supervisors.items()]
+    FeedbackResponse.objects.bulk_create(responses, batch_size=2000)
+    for k, response in enumerate(responses):
+        answers += [FeedbackAnswer(response=response, code=code, score=1 + (k + j) % 5) for j, code in enumerate(codes)]
+    FeedbackAnswer.objects.bulk_create(answers, batch_size=5000)
 
 
 def _close(cycle) -> tuple[float, int]:
@@ -113,6 +149,8 @@ def test_reviews_bench():
     assert Appraisal.objects.filter(cycle=large, status="open").count() == 0
     summary = ReviewCycle.objects.get(pk=large.pk).summary
     assert summary["appraisals"] == n_large
+    assert not Appraisal.objects.filter(cycle=large, feedback_score__isnull=True).exists()
+    assert summary["feedback_not_submitted"] == n_large // 3 + (1 if n_large % 3 else 0) + n_large  # peers + self
 
     lines = [
         "",

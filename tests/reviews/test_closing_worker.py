@@ -2,8 +2,9 @@
 
 Eager mode runs the task in the test's own process and transaction; only a
 worker process proves that the message, the commit before dispatch and the
-claim across processes work. Each test closes a cycle of 60 appraisals and
-compares the results with a twin cycle (same people, data and ratings) closed
+claim across processes work. Each test closes a cycle of 60 appraisals with
+their 360 feedback and compares the results (360 score and requests marked
+included) with a twin cycle (same people, data, ratings and answers) closed
 in-process: one worker, then two workers racing on the same cycle.
 """
 
@@ -25,6 +26,7 @@ from reviews.tasks import close_cycle_task
 from scorecard.celery import app as celery_app
 from tests.base import build_org
 from tests.reviews.test_closing import copy_cycle, make_cycle, many_appraisals, results
+from tests.reviews.test_feedback_close import add_feedback, request_rows, response_rows
 from tests.scorecard.test_tasks import WORKER_BROKER, _database_url_for_worker
 from tests.scorecard.test_tasks import _reset_producer_pool as _reset_app_pool
 
@@ -91,6 +93,8 @@ def _close_through_workers(tmp_path, broker_kind: str, workers: int, send) -> No
         cycle = make_cycle(org)
         many_appraisals(org, cycle, APPRAISALS)
         reference = copy_cycle(org, cycle, "reference")
+        add_feedback(cycle)
+        add_feedback(reference)
         ReviewCycle.objects.filter(pk=reference.pk).update(phase="closing", closing_total=APPRAISALS)
         closing.close_cycle(cycle_id=reference.pk)  # a single in-process run
 
@@ -121,6 +125,9 @@ def _close_through_workers(tmp_path, broker_kind: str, workers: int, send) -> No
         assert Appraisal.objects.filter(cycle=cycle, status="closed").count() == APPRAISALS
         assert cycle.closing_done == APPRAISALS  # each appraisal counted by exactly one claim
         assert results(cycle) == results(reference)
+        assert any(r["feedback_score"] is not None for r in results(cycle))
+        assert request_rows(cycle) == request_rows(reference)
+        assert response_rows(cycle) == response_rows(reference)
         assert cycle.summary == reference.summary
     finally:
         for worker in running:

@@ -1,0 +1,24 @@
+"""Download of a performance contract version as a PDF, from the contract's page.
+
+The contract resolves through contracts.contract_get: 404 for a contract the
+user may not read (the same rule as its page).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_safe
+
+from scorecard.pdf import document_language, pdf_response
+
+from . import contracts
+from .documents import contract_filename, contract_pdf
+
+
+@login_required
+@require_safe
+def contract_pdf_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """The contract version as a PDF in the reader's language, or the one asked for with ?lang=en|zh-hans."""
+    contract = contracts.contract_get(request.user, pk)
+    return pdf_response(contract_pdf(contract, language=document_language(request)), contract_filename(contract))

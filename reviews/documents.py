@@ -1,0 +1,220 @@
+"""The appraisal as a document: the CSR performance evaluation form (客户服务代表绩效评估表) as a PDF.
+
+Read only: nothing here writes. What appraisal_prepare would store (the
+actual result and system score of a KPI objective still empty, the rows of
+objectives added to the snapshot) is computed in memory from the same data,
+so the document shows the numbers the appraisal page shows.
+
+The scorecard of the document is the appraisee's over the cycle's period,
+scored against the snapshot's KPI definitions and thresholds (the objectives'
+thresholds overriding the library's, as on the live scorecard): a filed
+document must not change when the library is edited later.
+
+Queries, whatever the number of objectives, KPIs, weeks, competencies and
+360 answers: measure codes (1), measure sums (1), weekly values (1),
+objective ratings (1), competencies with their ratings (2), the 360 results
+(feedback_results: 2, none before the 360 phase is over) — plus the cached
+KPI library (1) for an appraisal whose snapshot holds no KPI. The appraisal
+comes loaded with its cycle, person, unit and manager (appraisals.appraisal_get).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.utils import translation
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from scorecard.calculations import KpiSpec, PerspectiveSpec, Thresholds, build_scorecard
+from scorecard.charts import trend_svg
+from scorecard.models import Measure
+from scorecard.pdf import document_html, html_to_pdf, svg_data_uri
+from scorecard.selectors import Library, Subject, library_load, measure_sums, weekly_values
+from scorecard.units import unit_label
+
+from . import appraisals as svc
+from . import scoring
+from .feedback import feedback_results, results_table
+from .models import Appraisal, ObjectiveRating
+
+APPRAISAL_TEMPLATE = "reviews/pdf/appraisal.html"
+P = Appraisal.Part
+SHARED = (P.SUBMITTED, P.NOT_SUBMITTED)
+_UNSAFE_IN_NAME = re.compile(r'[\\/:*?"<>|\s]+')
+
+
+def _zh() -> bool:
+    return (get_language() or "").lower().startswith("zh")
+
+
+def _name(entry: dict, fallback: str = "") -> str:
+    """A snapshot entry's name in the active language."""
+    return (entry.get("name_zh") if _zh() else "") or entry.get("name") or fallback
+
+
+def _safe(part: str) -> str:
+    return _UNSAFE_IN_NAME.sub("_", part.strip()) or "_"
+
+
+def appraisal_filename(appraisal: Appraisal) -> str:
+    """The file name by unit and employee code, e.g. "T1_ALICE.pdf" (also its name inside an export ZIP)."""
+    return f"{_safe(appraisal.unit.code)}_{_safe(appraisal.person.employee_code)}.pdf"
+
+
+# ------------------------------------------------------------------ scorecard
+
+
+def _snapshot_perspectives(snapshot: dict) -> tuple[PerspectiveSpec, ...]:
+    """The snapshot's perspectives and KPIs as the scorecard maths reads them, labels in the active language."""
+    kpis = snapshot.get("kpis") or {}
+    specs = []
+    for code, p in (snapshot.get("perspectives") or {}).items():
+        members = tuple(
+            KpiSpec(
+                code=kpi_code,
+                label=_name(k, kpi_code),
+                unit=k.get("unit") or "",
+                perspective=code,
+                weight=float(k.get("weight") or 0),
+                formula=scoring.snapshot_formula(k),
+                thresholds=Thresholds(float(k["baseline"]), float(k["typical"]), float(k["excellent"])),
+                min_sample=k.get("min_sample") or None,
+            )
+            for kpi_code, k in kpis.items()
+            if k.get("perspective") == code
+        )
+        specs.append(PerspectiveSpec(code, _name(p, code), float(p.get("weight") or 0), members))
+    return tuple(specs)
+
+
+def _objective_thresholds(objectives: dict[int, dict]) -> dict[str, Thresholds]:
+    """The KPI objectives' own thresholds (baseline, target, stretch), which replace the library's."""
+    found = {}
+    for o in objectives.values():
+        points = (o.get("baseline"), o.get("target"), o.get("stretch"))
+        if o.get("kind") == "kpi" and o.get("kpi") and None not in points:
+            found.setdefault(o["kpi"], Thresholds(float(o["baseline"]), float(o["target"]), float(o["stretch"])))
+    return found
+
+
+def _scorecard(appraisal: Appraisal, objectives: dict[int, dict], measure_codes: dict[int, str]) -> dict:
+    """The appraisee's scorecard over the cycle's period, with a weekly trend chart per KPI (2 queries)."""
+    cycle = appraisal.cycle
+    snapshot = appraisal.snapshot or {}
+    perspectives = _snapshot_perspectives(snapshot) if snapshot.get("kpis") else library_load().perspectives
+    subject = Subject(appraisal.person)
+    sums_by_id = measure_sums(subject, cycle.period_start, cycle.period_end)
+    sums = {measure_codes[m]: v for m, v in sums_by_id.items() if m in measure_codes}
+    result = build_scorecard(perspectives, sums, _objective_thresholds(objectives))
+    weeks, series = weekly_values(subject, cycle.period_start, cycle.period_end, Library(perspectives, measure_codes))
+    rows = []
+    for p in result.perspectives:
+        kpis = []
+        for k in p.kpis:
+            values = series.get(k.code, [])
+            unit = unit_label(k.spec.unit)
+            chart = None
+            # A KPI without a single weekly value gets no chart: an empty frame says nothing "no data" does not.
+            if any(v is not None for v in values):
+                chart = svg_data_uri(trend_svg(
+                    weeks, values, k.thresholds.baseline, k.thresholds.excellent, unit,
+                    label=_("%(kpi)s, weekly values") % {"kpi": k.spec.label},
+                ))
+            kpis.append({"r": k, "unit": unit, "chart": chart})
+        rows.append({"p": p, "kpis": kpis})
+    return {"result": result, "perspectives": rows, "sums": sums}
+
+
+# ----------------------------------------------------------------- objectives
+
+
+def _objective_rows(appraisal: Appraisal, objectives: dict[int, dict], sums: dict[str, float]) -> list[dict]:
+    """Part 1's rows: the ratings, completed in memory the way appraisal_prepare would (1 query)."""
+    kpis = (appraisal.snapshot or {}).get("kpis", {})
+    ratings = svc.objective_ratings(appraisal)
+    if appraisal.status != Appraisal.Status.CLOSED:
+        present = {r.objective_id for r in ratings}
+        ratings += [
+            ObjectiveRating(appraisal=appraisal, objective_id=oid, title=o.get("title", "")[:200],
+                            weight=float(o.get("weight") or 0))
+            for oid, o in objectives.items() if oid not in present
+        ]
+        for r in ratings:
+            o = objectives.get(r.objective_id, {})
+            if r.actual is None and r.system_score is None and o.get("kind") == "kpi":
+                r.actual = scoring.objective_actual(o, kpis, sums)
+                r.system_score = scoring.objective_system_score(o, kpis, sums)
+    rows = []
+    for r in ratings:
+        o = objectives.get(r.objective_id, {})
+        kpi = kpis.get(o.get("kpi") or "") or {}
+        rows.append({"r": r, "o": o, "kpi_name": _name(kpi) if kpi else "", "unit": unit_label(kpi.get("unit", ""))})
+    return rows
+
+
+# ------------------------------------------------------------------------ 360
+
+
+def _feedback(appraisal: Appraisal) -> dict:
+    """The 360 summary as feedback_results gives it, as the 360 page's table (none before the 360 phase is over).
+
+    Nothing else of the 360 tables is read.
+    """
+    return results_table(feedback_results(appraisal))
+
+
+# ------------------------------------------------------------------- document
+
+
+@dataclass(frozen=True)
+class _Visibility:
+    self_part: bool
+    manager_part: bool
+
+
+def _visibility(appraisal: Appraisal, viewer) -> _Visibility:
+    """What the viewer may read of the drafts; without a viewer, what HR sees (the cycle's export)."""
+    if viewer is None:
+        return _Visibility(appraisal.self_status in SHARED, True)
+    return _Visibility(svc.self_visible(viewer, appraisal), svc.manager_visible(viewer, appraisal))
+
+
+def appraisal_document_context(appraisal: Appraisal, *, viewer=None) -> dict:
+    """Everything the document shows, in the active language (see the module docstring for the queries)."""
+    cycle = appraisal.cycle
+    snapshot = appraisal.snapshot or {}
+    objectives = svc.snapshot_objectives(appraisal)
+    measure_codes = dict(Measure.objects.values_list("pk", "code"))
+    scorecard = _scorecard(appraisal, objectives, measure_codes)
+    visible = _visibility(appraisal, viewer)
+    contract = snapshot.get("contract") or {}
+    return {
+        "a": appraisal,
+        "cycle": cycle,
+        "rows": _objective_rows(appraisal, objectives, scorecard["sums"]),
+        "total_weight": sum(float(o.get("weight") or 0) for o in objectives.values()),
+        "scorecard": scorecard,
+        "competencies": svc.competency_rows(appraisal),
+        "feedback": _feedback(appraisal),
+        "show_self": visible.self_part,
+        "show_manager": visible.manager_part,
+        "manager_final": appraisal.manager_status in SHARED,
+        "scale": sorted(cycle.scale or [], key=lambda g: -float(g["min"])),
+        "reward_terms": contract.get("reward_terms") or [],
+        "contract": contract or None,
+        "zh": _zh(),
+    }
+
+
+def appraisal_document_html(appraisal: Appraisal, *, language: str, viewer=None) -> str:
+    """The document's HTML in `language`; `viewer` hides the drafts they may not read (None: HR's view)."""
+    with translation.override(language):
+        # Labels (KPIs, competencies, 360 groups) are chosen while the context is built.
+        context = appraisal_document_context(appraisal, viewer=viewer)
+        return document_html(APPRAISAL_TEMPLATE, context, language=language)
+
+
+def appraisal_pdf(appraisal: Appraisal, *, language: str, viewer=None) -> bytes:
+    return html_to_pdf(appraisal_document_html(appraisal, language=language, viewer=viewer))
