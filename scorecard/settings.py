@@ -201,6 +201,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reviews.tasks.send_review_reminders_task",
         "schedule": crontab(minute=0),
     },
+    "maintain-exports": {
+        "task": "reviews.tasks.maintain_exports_task",
+        "schedule": crontab(minute="*/10"),
+    },
     "purge-import-files": {
         "task": "scorecard.tasks.purge_import_files_task",
         "schedule": crontab(hour=3, minute=15),
@@ -216,6 +220,12 @@ REVIEW_REMINDER_HOURS = int(os.environ.get("REVIEW_REMINDER_HOURS", "48"))
 # built on this address and stay valid this many days (never past the 360 deadline).
 SITE_URL = os.environ.get("SITE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}").rstrip("/")
 FEEDBACK_LINK_DAYS = int(os.environ.get("FEEDBACK_LINK_DAYS", "14"))
+# Bulk exports of appraisal PDFs: appraisals per task (the unit of parallel work
+# between workers), how long before a silent chunk is dispatched again, and how
+# long the finished ZIPs are kept.
+EXPORT_CHUNK_SIZE = int(os.environ.get("EXPORT_CHUNK_SIZE", "10"))
+EXPORT_STALE_MINUTES = int(os.environ.get("EXPORT_STALE_MINUTES", "15"))
+EXPORT_RETENTION_HOURS = int(os.environ.get("EXPORT_RETENTION_HOURS", "72"))
 # An import still pending, or running, after this long is queued again (its
 # message was lost or its worker died); the largest files load in about a minute.
 IMPORT_JOB_STALE_MINUTES = int(os.environ.get("IMPORT_JOB_STALE_MINUTES", "30"))
@@ -225,5 +235,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # WeasyPrint logs each layout step at INFO and every CSS property it ignores: only real problems here.
+    "loggers": {
+        "weasyprint": {"level": "ERROR"},
+        "weasyprint.progress": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise reads it at start-up, before collectstatic
