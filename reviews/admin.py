@@ -14,6 +14,9 @@ matrix manager) are listed. Anonymous answers are seen only as the results
 show them. Questionnaires follow reviews.questionnaires: HR and directors edit
 them, with at least one competency in use; the one default is moved by an
 action and stays in use. A launched cycle keeps its own copy.
+
+Appraisal exports (reviews.exports) are records of the workers' progress:
+read-only here, with their chunks, so a stuck export can be looked into.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from django.utils.translation import gettext_lazy as _
 from . import questionnaires, services
 from .feedback import ASKED_LABEL
 from .models import (
-    Appraisal, AppraisalReminder, Competency, CompetencyRating, FeedbackAnswer, FeedbackReminder, FeedbackRequest,
-    FeedbackResponse, FeedbackTemplate, FeedbackTemplateItem, ObjectiveRating, ReviewCycle,
+    Appraisal, AppraisalReminder, Competency, CompetencyRating, ExportChunk, ExportJob, FeedbackAnswer, FeedbackReminder,
+    FeedbackRequest, FeedbackResponse, FeedbackTemplate, FeedbackTemplateItem, ObjectiveRating, ReviewCycle,
 )
 
 Phase = ReviewCycle.Phase
@@ -411,3 +414,44 @@ class FeedbackReminderAdmin(ReadOnlyAdmin):
     list_select_related = ["cycle", "recipient"]
     list_filter = ["cycle"]
     search_fields = ["recipient__employee_code", "recipient__name"]
+
+
+# ------------------------------------------------------------------ exports
+
+
+class ExportChunkInline(admin.TabularInline):
+    model = ExportChunk
+    extra = 0
+    can_delete = False
+    fields = ["index", "status", "claimed_at", "appraisals", "done", "log"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("appraisals"))
+    def appraisals(self, obj):
+        return len(obj.appraisal_ids)
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(ReadOnlyAdmin):
+    """Written by reviews.exports only: the workers claim chunks and assemble the ZIP, the beat job expires it."""
+
+    list_display = ["created_at", "cycle", "requested_by", "units", "language", "status", "total", "done", "failed",
+                    "size", "finished_at"]
+    list_select_related = ["cycle", "requested_by"]
+    list_filter = ["status", "language", "cycle"]
+    search_fields = ["cycle__name", "requested_by__employee_code", "requested_by__name"]
+    date_hierarchy = "created_at"
+    fields = ["cycle", "requested_by", "unit_codes", "language", "status", "total", "done", "failed", "log", "file",
+              "size", "key", "created_at", "finished_at"]
+    readonly_fields = fields
+    inlines = [ExportChunkInline]
+
+    @admin.display(description=_("units"))
+    def units(self, obj):
+        return ", ".join(obj.unit_codes) or _("all")

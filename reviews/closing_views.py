@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -73,6 +74,7 @@ def cycle_close_page(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "reviews/closing_page.html", ctx)
 
 
+@xframe_options_sameorigin  # shown in an iframe of the close page (the default X-Frame-Options is DENY)
 @login_required
 def cycle_close_progress_page(request: HttpRequest, pk: int) -> HttpResponse:
     """A small page fragment: the progress bar, refreshing itself while the close runs (1 query)."""

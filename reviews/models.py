@@ -443,3 +443,80 @@ class FeedbackReminder(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["cycle", "recipient"], name="feedback_reminder_once")]
+
+
+# ------------------------------------------------------------------ exports
+
+
+class ExportJob(models.Model):
+    """HR's bulk export of a cycle's appraisals as PDFs in one ZIP, rendered by Celery workers in chunks.
+
+    `key` names what is exported (cycle, units, language): while one export of
+    a key is pending or running, starting it again returns that one (a partial
+    unique constraint holds it even when two requests race).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Rendering")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Deleted")
+
+    ACTIVE = (Status.PENDING, Status.RUNNING)
+
+    cycle = models.ForeignKey(ReviewCycle, on_delete=models.CASCADE, related_name="exports")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    unit_codes = models.JSONField(_("units"), default=list, blank=True)  # sorted; empty: the whole cycle
+    language = models.CharField(_("language"), max_length=16)
+    key = models.CharField(max_length=64)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    # One line per document that could not be rendered: {"file", "person", "error"}.
+    log = models.JSONField(default=list, blank=True)
+    file = models.CharField(max_length=255, blank=True)  # path of the ZIP under MEDIA_ROOT
+    size = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("appraisal export")
+        verbose_name_plural = _("appraisal exports")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle", "key"], condition=Q(status__in=["pending", "running"]), name="export_once_while_active"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.cycle} · {self.language} · {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return int(100 * (self.done + self.failed) / self.total) if self.total else 0
+
+
+class ExportChunk(models.Model):
+    """A slice of an export that one worker renders into its own part file; chunks run in parallel."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Rendering")
+        DONE = "done", _("Done")
+
+    job = models.ForeignKey(ExportJob, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    appraisal_ids = models.JSONField(default=list)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    log = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [models.UniqueConstraint(fields=["job", "index"], name="export_chunk_once")]

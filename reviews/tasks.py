@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from .closing import close_cycle, phases_advance, reminders_send
+from .exports import export_chunk_run, exports_maintain
 from .feedback import feedback_reminders_send
 
 
@@ -27,3 +28,18 @@ def advance_review_phases_task() -> int:
 def send_review_reminders_task() -> int:
     """Remind people whose self-assessment, 360 answers or appraisal are due soon (hourly); never twice for one thing."""
     return reminders_send() + feedback_reminders_send()
+
+
+@shared_task
+def export_chunk_task(job_id: int, index: int) -> bool:
+    """Render one chunk of an appraisal export; the worker finishing the last chunk assembles the ZIP.
+
+    Delivered twice, or to two workers, the chunk is rendered once (claimed by a conditional UPDATE).
+    """
+    return export_chunk_run(job_id=job_id, index=index)
+
+
+@shared_task
+def maintain_exports_task() -> dict:
+    """Dispatch export chunks that look stuck and delete exports past EXPORT_RETENTION_HOURS (every 10 minutes)."""
+    return exports_maintain()

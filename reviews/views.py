@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import feedback, selectors, services
 from .closing import user_can_close
+from .exports import can_export
 from .forms import CycleForm, scale_formset
 from .models import ReviewCycle
 
@@ -146,6 +147,7 @@ def cycle_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
         "can_launch": can_manage and cycle.phase == Phase.DRAFT,
         "is_draft": cycle.phase == Phase.DRAFT,
         "can_close": user_can_close(user) and cycle.phase != Phase.DRAFT,
+        "can_export": can_export(user) and cycle.phase != Phase.DRAFT,
     }
     return render(request, "reviews/cycle_detail.html", ctx)
 

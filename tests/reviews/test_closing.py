@@ -394,7 +394,10 @@ def test_progress_fragment_shows_the_bar_and_refreshes_while_closing(org, client
     start_closing(cycle)
     closing.close_cycle(cycle_id=cycle.pk, batch_size=2, max_batches=1)
     client.login(username="HANA", password=PASSWORD)
-    fragment = client.get(reverse("cycle-close-progress", args=[cycle.pk])).content.decode()
+    response = client.get(reverse("cycle-close-progress", args=[cycle.pk]))
+    # The close page shows this fragment in an iframe: the browser must be allowed to frame it.
+    assert response["X-Frame-Options"] == "SAMEORIGIN"
+    fragment = response.content.decode()
     assert "Closing: 2 of 3 appraisals" in fragment
     assert '<progress id="close-bar-%d" value="2" max="3">' % cycle.pk in fragment
     assert 'http-equiv="refresh"' in fragment

@@ -1,5 +1,6 @@
 """Admin of the reviews app: every page loads; a launched cycle keeps its scale; a closed appraisal is read-only;
-360 feedback keeps its anonymity (an anonymous request shows only "asked", anonymous answers are not listed)."""
+360 feedback keeps its anonymity (an anonymous request shows only "asked", anonymous answers are not listed);
+appraisal exports are read-only records shown with their chunks."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from reviews import services
+from reviews import exports, services
 from reviews.feedback import token_hash
 from reviews.models import (
     Appraisal,
     AppraisalReminder,
     Competency,
     CompetencyRating,
+    ExportChunk,
+    ExportJob,
     FeedbackAnswer,
     FeedbackReminder,
     FeedbackRequest,
@@ -260,3 +263,38 @@ def test_only_hr_and_directors_edit_questionnaires_in_the_admin(client, org):
     assert client.get(_url(FeedbackTemplate, "add")).status_code == 403
     default.refresh_from_db()
     assert default.name == "Standard 360 questionnaire"
+
+
+# ------------------------------------------------------------------ exports
+
+
+@pytest.fixture
+def export(org, cycle, settings, django_capture_on_commit_callbacks):
+    """An export of the cycle in two chunks, waiting for its workers (nothing rendered)."""
+    settings.EXPORT_CHUNK_SIZE = 2
+    with django_capture_on_commit_callbacks(execute=False):
+        job, _created = exports.export_start(user=org.hana, cycle=cycle, unit_codes=["T1"], language="zh-hans")
+    ExportChunk.objects.filter(job=job, index=0).update(
+        status=ExportChunk.Status.DONE, claimed_at=timezone.now(), done=1,
+        log=[{"file": "T1_BOB.pdf", "person": "BOB", "error": "RuntimeError: font missing"}],
+    )
+    return job
+
+
+def test_export_admin_pages_show_the_job_with_its_chunks(admin_client, export):
+    listed = admin_client.get(_url(ExportJob, "changelist"))
+    assert listed.status_code == 200 and [j.pk for j in listed.context["cl"].result_list] == [export.pk]
+    for query in ("?status=pending", "?language=zh-hans", "?q=HANA"):
+        assert admin_client.get(_url(ExportJob, "changelist") + query).status_code == 200, query
+    body = admin_client.get(_url(ExportJob, "change", export.pk)).content.decode()
+    assert "Hana HR" in body and "T1" in body and "zh-hans" in body
+    assert "RuntimeError: font missing" in body, "the chunk's log"
+    assert 'name="status"' not in body and 'name="chunks-0-status"' not in body and 'name="_save"' not in body
+
+
+def test_exports_are_read_only_in_the_admin(admin_client, export):
+    assert admin_client.get(_url(ExportJob, "add")).status_code == 403
+    assert admin_client.post(_url(ExportJob, "change", export.pk), {"status": "done"}).status_code == 403
+    assert admin_client.post(_url(ExportJob, "delete", export.pk), {"post": "yes"}).status_code == 403
+    export.refresh_from_db()
+    assert export.status == ExportJob.Status.PENDING and export.chunks.count() == 2
