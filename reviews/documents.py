@@ -28,7 +28,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from scorecard.calculations import KpiSpec, PerspectiveSpec, Thresholds, build_scorecard
-from scorecard.charts import trend_svg
+from scorecard.charts import sparkline_svg
 from scorecard.models import Measure
 from scorecard.pdf import document_html, html_to_pdf, svg_data_uri
 from scorecard.selectors import Library, Subject, library_load, measure_sums, weekly_values
@@ -118,8 +118,8 @@ def _scorecard(appraisal: Appraisal, objectives: dict[int, dict], measure_codes:
             chart = None
             # A KPI without a single weekly value gets no chart: an empty frame says nothing "no data" does not.
             if any(v is not None for v in values):
-                chart = svg_data_uri(trend_svg(
-                    weeks, values, k.thresholds.baseline, k.thresholds.excellent, unit,
+                chart = svg_data_uri(sparkline_svg(
+                    weeks, values, k.thresholds.baseline, k.thresholds.excellent,
                     label=_("%(kpi)s, weekly values") % {"kpi": k.spec.label},
                 ))
             kpis.append({"r": k, "unit": unit, "chart": chart})

@@ -159,3 +159,70 @@ def trend_svg(
         lambda m: f'<svg class="chart" role="img"{aria}{m.group(1)} width="{WIDTH_PX}" height="{HEIGHT_PX}"', svg, count=1
     )
     return svg.strip()
+
+
+SPARK_W, SPARK_H = 240, 56
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def sparkline_svg(
+    weeks: Sequence[dt.date],
+    values: Sequence[float | None],
+    baseline: float,
+    excellent: float,
+    label: str = "",
+) -> str:
+    """A KPI's weekly values as a sparkline for printed documents: the line, the baseline (基准值) and excellent
+    (卓越值) thresholds dashed, the first and last week and the range of values as text; an `<svg>` element.
+
+    Built as a few SVG elements directly rather than through matplotlib: a document holds a chart per KPI,
+    and the axes, ticks and their labels that matplotlib lays out cost ten times the rest of the document's
+    HTML (its benchmark: each document within 1.15× of WeasyPrint's own time). None values are gaps.
+    """
+    top, bottom, left, right = 4.0, 14.0, 2.0, 2.0
+    width, height = SPARK_W - left - right, SPARK_H - top - bottom
+    present = [float(v) for v in values if v is not None]
+    lo = min(present + [baseline, excellent])
+    hi = max(present + [baseline, excellent])
+    pad = (hi - lo) * 0.1 or max(abs(hi) * 0.1, 1.0)
+    lo, hi = lo - pad, hi + pad
+    n = len(values)
+
+    def x(i: int) -> float:
+        return left + (width * (i + 0.5) / n if n else width / 2)
+
+    def y(v: float) -> float:
+        return top + height * (hi - v) / (hi - lo)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{SPARK_W}" height="{SPARK_H}" '
+        f'viewBox="0 0 {SPARK_W} {SPARK_H}" role="img" aria-label="{escape(label)}">',
+        f'<title>{escape(label)}</title>',
+    ]
+    for level, colour in ((baseline, BASELINE_COLOUR), (excellent, EXCELLENT_COLOUR)):
+        parts.append(f'<line x1="{left}" x2="{left + width}" y1="{y(level):.1f}" y2="{y(level):.1f}" '
+                     f'stroke="{colour}" stroke-width="0.8" stroke-dasharray="4 3"/>')
+    runs: list[list[str]] = [[]]
+    for i, v in enumerate(values):
+        if v is None:
+            runs.append([])
+        else:
+            runs[-1].append(f"{x(i):.1f},{y(float(v)):.1f}")
+    for run in runs:
+        if len(run) > 1:
+            parts.append(f'<polyline points="{" ".join(run)}" fill="none" stroke="{LINE_COLOUR}" stroke-width="1.4"/>')
+        elif run:
+            cx, cy = run[0].split(",")
+            parts.append(f'<circle cx="{cx}" cy="{cy}" r="1.6" fill="{LINE_COLOUR}"/>')
+    text = f'font-size="8" fill="#555555" font-family="{escape(", ".join(FONT_FAMILIES))}"'
+    if weeks:
+        parts.append(f'<text x="{left}" y="{SPARK_H - 3}" {text}>{weeks[0]:%m-%d}</text>')
+        parts.append(f'<text x="{left + width}" y="{SPARK_H - 3}" text-anchor="end" {text}>{weeks[-1]:%m-%d}</text>')
+    if present:
+        parts.append(f'<text x="{left + width / 2}" y="{SPARK_H - 3}" text-anchor="middle" {text}>'
+                     f'{_fmt(min(present))} – {_fmt(max(present))}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -100,3 +100,30 @@ def test_charts_render_inside_a_weasyprint_pdf():
     pdf = weasyprint.HTML(string=f"<html><body>{svg}</body></html>").write_pdf()
 
     assert pdf.startswith(b"%PDF")
+
+
+def test_sparkline_draws_runs_between_gaps_and_both_thresholds():
+    import xml.etree.ElementTree as ET
+
+    from scorecard.charts import BASELINE_COLOUR, EXCELLENT_COLOUR, sparkline_svg
+
+    weeks = [dt.date(2026, 7, 6) + dt.timedelta(weeks=i) for i in range(6)]
+    svg = sparkline_svg(weeks, [70, 72, None, 75, None, 74], 65, 80, label="FCR <weekly> & more")
+    root = ET.fromstring(svg)  # well-formed, the label escaped
+    ns = "{http://www.w3.org/2000/svg}"
+    assert root.get("aria-label") == "FCR <weekly> & more"
+    assert [len(p.get("points").split()) for p in root.iter(f"{ns}polyline")] == [2]  # 70 → 72; 75 and 74 alone
+    assert len(list(root.iter(f"{ns}circle"))) == 2
+    assert {line.get("stroke") for line in root.iter(f"{ns}line")} == {BASELINE_COLOUR, EXCELLENT_COLOUR}
+    texts = [t.text for t in root.iter(f"{ns}text")]
+    assert texts == ["07-06", "08-10", "70 – 75"]
+    # Higher values are drawn higher: the excellent line (80) above the baseline (65).
+    ys = {line.get("stroke"): float(line.get("y1")) for line in root.iter(f"{ns}line")}
+    assert ys[EXCELLENT_COLOUR] < ys[BASELINE_COLOUR]
+
+
+def test_sparkline_without_values_keeps_the_thresholds_only():
+    from scorecard.charts import sparkline_svg
+
+    svg = sparkline_svg([dt.date(2026, 7, 6)], [None], 65, 80)
+    assert "<polyline" not in svg and "<circle" not in svg and svg.count("<line") == 2
