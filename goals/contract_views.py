@@ -19,13 +19,13 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from scorecard.models import Kpi, Person
+from scorecard.models import Person
 from scorecard.periods import parse_range
 from scorecard.selectors import people_visible
-from scorecard.units import unit_label
 
 from . import contracts
 from .contract_forms import ContractFilterForm, ContractForm, ContractPersonForm
+from .documents import contract_lines
 from .models import Contract, ContractSignature, Objective
 
 PAGE_SIZE = 50
@@ -150,18 +150,9 @@ def contract_create_page(request: HttpRequest) -> HttpResponse:
 
 
 def _document(contract: Contract) -> dict:
-    """The contract as its document shows it: the signed (frozen) content, or the draft's current one."""
-    content = contracts.contract_content(contract)
-    codes = {line["kpi"] for line in content["lines"] if line.get("kpi")}
-    kpis = {k.code: k for k in Kpi.objects.filter(code__in=codes)} if codes else {}
-    kinds = dict(Objective.Kind.choices)
-    lines = []
-    for line in content["lines"]:
-        kpi = kpis.get(line.get("kpi"))
-        lines.append({**line, "kpi_obj": kpi, "unit": unit_label(kpi.unit) if kpi else "",
-                      "kind_label": kinds.get(line["kind"], line["kind"])})
-    total = sum(line["weight"] for line in content["lines"])
-    return {"content": content, "lines": lines, "total_weight": total, "hash": contracts.content_hash(content)}
+    """The contract as its page shows it (goals.documents.contract_lines) with the hash of that content."""
+    doc = contract_lines(contract)
+    return {**doc, "hash": contracts.content_hash(doc["content"])}
 
 
 @login_required

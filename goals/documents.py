@@ -38,8 +38,9 @@ def contract_filename(contract: Contract) -> str:
     return "_".join(_safe(p) for p in parts if p) + ".pdf"
 
 
-def contract_document_context(contract: Contract) -> dict:
-    """Everything the document shows, in the active language (1 query: the KPIs named)."""
+def contract_lines(contract: Contract) -> dict:
+    """The contract's content as its page and its PDF show it: the signed (frozen) content, or the draft's
+    current one, each objective with its KPI, unit and kind named (1 query: the KPIs named)."""
     content = contracts.contract_content(contract)
     codes = {line["kpi"] for line in content["lines"] if line.get("kpi")}
     kpis = {k.code: k for k in Kpi.objects.filter(code__in=codes)} if codes else {}
@@ -47,8 +48,15 @@ def contract_document_context(contract: Contract) -> dict:
     lines = []
     for line in content["lines"]:
         kpi = kpis.get(line.get("kpi"))
-        lines.append({**line, "kpi_label": kpi.label if kpi else (line.get("kpi") or ""),
+        lines.append({**line, "kpi_obj": kpi, "kpi_label": kpi.label if kpi else (line.get("kpi") or ""),
                       "unit": unit_label(kpi.unit) if kpi else "", "kind_label": kinds.get(line["kind"], line["kind"])})
+    return {"content": content, "lines": lines, "total_weight": sum(line["weight"] for line in content["lines"])}
+
+
+def contract_document_context(contract: Contract) -> dict:
+    """Everything the document shows, in the active language (1 query: the KPIs named)."""
+    doc = contract_lines(contract)
+    content, lines = doc["content"], doc["lines"]
     signed = {s.role: s for s in contract.signatures.all()}
     blocks = [
         {"role": role, "label": label, "signature": signed.get(role),
@@ -60,7 +68,7 @@ def contract_document_context(contract: Contract) -> dict:
         "contract": contract,
         "content": content,
         "lines": lines,
-        "total_weight": sum(line["weight"] for line in content["lines"]),
+        "total_weight": doc["total_weight"],
         # A locked version shows the hash both parties signed; a draft the hash of what would be signed now.
         "hash": (contract.content_hash if contract.is_locked and contract.content_hash
                  else contracts.content_hash(content)),
