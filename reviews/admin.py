@@ -202,27 +202,7 @@ class CompetencyAdmin(admin.ModelAdmin):
     search_fields = ["code", "name", "name_zh"]
 
 
-@admin.register(AppraisalReminder)
-class AppraisalReminderAdmin(admin.ModelAdmin):
-    list_display = ["sent_at", "appraisal", "phase", "recipient"]
-    list_select_related = ["appraisal__person", "appraisal__cycle", "recipient"]
-    list_filter = ["phase"]
-    raw_id_fields = ["appraisal", "recipient"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-# ---------------------------------------------------------------- 360 feedback
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnly:
     """Records written by the services: viewed here, never added, changed or deleted."""
 
     def has_add_permission(self, request, obj=None):
@@ -233,6 +213,26 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
+    pass
+
+
+class ReadOnlyInline(ReadOnly, admin.TabularInline):
+    extra = 0
+
+
+@admin.register(AppraisalReminder)
+class AppraisalReminderAdmin(ReadOnlyAdmin):
+    list_display = ["sent_at", "appraisal", "phase", "recipient"]
+    list_select_related = ["appraisal__person", "appraisal__cycle", "recipient"]
+    list_filter = ["phase"]
+    raw_id_fields = ["appraisal", "recipient"]
+
+
+# ---------------------------------------------------------------- 360 feedback
+
 
 
 class FeedbackTemplateItemInline(admin.TabularInline):
@@ -359,20 +359,10 @@ class FeedbackRequestAdmin(ReadOnlyAdmin):
         return obj.get_status_display()
 
 
-class FeedbackAnswerInline(admin.TabularInline):
+class FeedbackAnswerInline(ReadOnlyInline):
     model = FeedbackAnswer
-    extra = 0
     fields = ["code", "score", "comment"]
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class NamedRelationshipFilter(admin.SimpleListFilter):
@@ -419,18 +409,10 @@ class FeedbackReminderAdmin(ReadOnlyAdmin):
 # ------------------------------------------------------------------ exports
 
 
-class ExportChunkInline(admin.TabularInline):
+class ExportChunkInline(ReadOnlyInline):
     model = ExportChunk
-    extra = 0
-    can_delete = False
     fields = ["index", "status", "claimed_at", "appraisals", "done", "log"]
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("appraisals"))
     def appraisals(self, obj):
