@@ -62,18 +62,27 @@ def load_goals_demo(*, today: dt.date, log: Callable[[str], None] = lambda messa
         return 0
     with transaction.atomic():
         made = _build(center, director, start, end, today, log)
-        made += _previous_quarter(center, director, *quarter_of(start - dt.timedelta(days=1)))
-    log(f"Objectives {start} … {end} and the quarter before: {made} created.")
+        last_start, last_end = quarter_of(start - dt.timedelta(days=1))
+        made += _previous_quarter(center, director, last_start, last_end, PREVIOUS_QUARTERS[0])
+        made += _previous_quarter(center, director, *quarter_of(last_start - dt.timedelta(days=1)), PREVIOUS_QUARTERS[1])
+    log(f"Objectives {start} … {end} and the two quarters before: {made} created.")
     return made
 
 
-def _previous_quarter(center: OrgUnit, director: Person, start: dt.date, end: dt.date) -> int:
-    """Last quarter's objectives (FCR and AHT, cascaded to every agent, all active): what its review appraises."""
+# The objectives of last quarter and of the quarter before (what the demo's two review cycles appraise):
+# (KPI, title, baseline, target, stretch, weight), each quarter a little more demanding.
+PREVIOUS_QUARTERS = (
+    (("fcr", "First-contact resolution at 74%", 70, 74, 78, 50),
+     ("aht", "Average handle time at 360 s", 380, 360, 340, 50)),
+    (("fcr", "First-contact resolution at 72%", 68, 72, 76, 50),
+     ("aht", "Average handle time at 370 s", 390, 370, 350, 50)),
+)
+
+
+def _previous_quarter(center: OrgUnit, director: Person, start: dt.date, end: dt.date, objectives) -> int:
+    """A past quarter's objectives (FCR and AHT, cascaded to every agent, all active): what its review appraises."""
     kpis = {k.code: k for k in Kpi.objects.filter(code__in=["fcr", "aht"])}
-    for code, title, baseline, target, stretch, weight in (
-        ("fcr", "First-contact resolution at 74%", 70, 74, 78, 50),
-        ("aht", "Average handle time at 360 s", 380, 360, 340, 50),
-    ):
+    for code, title, baseline, target, stretch, weight in objectives:
         objective = services.objective_create(
             user=director, owner=center, period_start=start, period_end=end, due_date=end, title=title,
             result=title, kind="kpi", kpi=kpis[code], baseline=baseline, target=target, stretch=stretch,

@@ -7,7 +7,9 @@ not got to it; the first agent has nominated a colleague (awaiting approval)
 and has a customer asked through a link; about half of the answers are in,
 some as drafts. The quarter before that was reviewed and closed: its 360 was
 answered before the close, so its appraisals show results (groups large
-enough shown, the others not) and a 360 score, next to grades and a summary.
+enough shown, the others not) and a 360 score, next to grades and a summary;
+its appraisals were submitted, discussed in the interview and signed (most of
+them), two grades calibrated, every moment dated in the month after its period.
 Runs once: a second run finds the cycles and stops.
 """
 
@@ -24,7 +26,7 @@ from django.utils import timezone
 from scorecard.models import OrgUnit, Person
 from scorecard.periods import quarter_of
 
-from . import appraisals, closing, feedback, services
+from . import appraisals, calibration, closing, feedback, services
 from .models import (
     Appraisal, Competency, FeedbackAnswer, FeedbackRequest, FeedbackResponse, ReviewCycle, default_scale,
 )
@@ -83,7 +85,7 @@ def _self_assess(appraisal: Appraisal, rng: random.Random, submit: bool) -> None
     }
     appraisals.appraisal_self_save(
         user=appraisal.person, appraisal=appraisal, objectives=ratings, submit=submit,
-        achievements="Handled the October peak without overtime; mentored a new colleague.",
+        achievements="Handled the quarter's peak weeks without overtime; mentored a new colleague. 高峰期无需加班，带教一名新同事。",
         difficulties="Refund questions still need the back office.",
         help_wanted="Coaching on complex billing cases; the advanced product course.",
     )
@@ -96,6 +98,117 @@ def _manager_draft(appraisal: Appraisal, manager: Person, competencies, rng: ran
         competencies={c.code: {"score": rng.choice([3, 3, 4, 4, 4, 5]), "comment": ""} for c in competencies},
         manager_comments="Reliable and well liked by customers; keep working on first-contact resolution.",
     )
+
+
+INTERVIEW_NOTES = [
+    "Went through the quarter's figures together; agreed the handle-time trend is the priority. "
+    "回顾了本季度数据，一致认为平均处理时长是重点。",
+    "Discussed the quarter's complaint cases and the coaching plan. 讨论了本季度的投诉案例和辅导计划。",
+    "Reviewed first-contact resolution week by week; the agent asked for more product training.",
+]
+IMPROVEMENTS = [
+    "Shadow a senior agent twice a month; use the billing checklist on every billing call.",
+    "参加投诉处理进阶课程，每月一次通话复盘。",
+    "Weekly call review with the team leader until FCR is back above target.",
+]
+DISAGREEMENTS = [
+    "The CSAT tool's outage weeks lowered my satisfaction score through no fault of mine. 满意度系统故障期间的数据拉低了我的得分。",
+]
+
+
+def _closed_cycle_run(cycle: ReviewCycle, hr: Person, competencies, rng: random.Random, whole: int | None) -> None:
+    """The closed cycle as it ran, through the services: once the 360 deadline had passed the managers
+    submitted their appraisals (a few with an objective rated above the data, with the reason), held the
+    interview (面谈), the appraisees signed (被考核人签名, one with a written disagreement), and HR
+    calibrated two grades. A few appraisals were left unsigned or not submitted, as happens; not the
+    appraisal `whole` (the demo agent's), which went through every step."""
+    # Past the self-assessment and 360 deadlines: the appraisal phase (the beat's move, phases_advance).
+    ReviewCycle.objects.filter(pk=cycle.pk, phase=ReviewCycle.Phase.SELF_ASSESSMENT).update(
+        phase=ReviewCycle.Phase.APPRAISAL)
+    submitted = []
+    for appraisal in cycle.appraisals.select_related("person", "manager").order_by("person__employee_code"):
+        if appraisal.manager is None or (rng.random() < 0.04 and appraisal.pk != whole):
+            continue
+        appraisal = appraisals.appraisal_prepare(appraisal=appraisal)
+        objectives = {}
+        for row in appraisal.objective_ratings.all():
+            if row.system_score is not None and row.system_score < 70 and rng.random() < 0.3:
+                objectives[row.objective_id] = {
+                    "manager_rating": round(row.system_score + 10),
+                    "manager_comment": "Two weeks of the quarter on the new billing queue: credited. 新业务队列支援两周，予以加分。",
+                }
+        appraisals.appraisal_manager_save(
+            user=appraisal.manager, appraisal=appraisal, objectives=objectives,
+            competencies={c.code: {"score": rng.choice([3, 3, 4, 4, 4, 5]), "comment": ""} for c in competencies},
+            manager_comments=rng.choice([
+                "Reliable and well liked by customers; keep working on first-contact resolution.",
+                "工作认真负责，客户评价好；继续提高一次解决率。",
+                "A strong quarter on the phones; share your handling of difficult calls with the team.",
+            ]),
+            submit=True,
+        )
+        submitted.append(appraisal)
+    disagreed = False
+    for n, appraisal in enumerate(submitted):
+        if rng.random() < 0.92 or appraisal.pk == whole:
+            appraisals.appraisal_interview_save(
+                user=appraisal.manager, appraisal=appraisal,
+                interview_at=timezone.now(),  # dated in the quarter after, with the rest, by _closed_cycle_dates
+                interview_notes=rng.choice(INTERVIEW_NOTES), improvement_actions=rng.choice(IMPROVEMENTS),
+            )
+            if rng.random() < 0.9 or appraisal.pk == whole:
+                disagrees = (not disagreed and n >= 3 and appraisal.pk != whole  # one agent, a few rows down the list
+                             and appraisal.person.role == "agent")
+                appraisals.appraisal_acknowledge(
+                    user=appraisal.person, appraisal=appraisal, disagreement=DISAGREEMENTS[0] if disagrees else "")
+                disagreed = disagreed or disagrees
+    # The calibration meeting: one A brought down to keep within the guideline, one C raised.
+    for proposed, grade, reason in (
+        ("A", "B", "校准会议：本部门A等级超出10%的指导比例，与同等表现的员工保持一致。"),
+        ("C", "B", "Calibration meeting: carried the team through the CSAT tool's outage weeks; top of the department on quality."),
+    ):
+        appraisal = (Appraisal.objects.filter(cycle=cycle, proposed_grade=proposed, person__role="agent")
+                     .exclude(pk=whole).select_related("cycle").order_by("person__employee_code").first())
+        if appraisal is not None:
+            calibration.appraisal_calibrate(user=hr, appraisal=appraisal, grade=grade, reason=reason)
+
+
+def _closed_cycle_dates(cycle: ReviewCycle, start: dt.date, end: dt.date, rng: random.Random) -> None:
+    """Move the closed cycle's moments to when they happened: launched the day after its period, the
+    self-assessments within a week, the appraisals and interviews in the second and third weeks, the
+    signatures a day or two after, the calibration and the close in the fourth (Shanghai office hours)."""
+    tz = timezone.get_current_timezone()
+
+    def at(days: float) -> dt.datetime:
+        day = end + dt.timedelta(days=int(days))
+        return timezone.make_aware(dt.datetime.combine(day, dt.time(9)), tz) + dt.timedelta(
+            minutes=rng.randrange(0, 8 * 60))
+
+    launched = timezone.make_aware(dt.datetime.combine(end + dt.timedelta(days=1), dt.time(9)), tz)
+    closed_at = timezone.make_aware(dt.datetime.combine(end + dt.timedelta(days=28), dt.time(18)), tz)
+    rows = list(Appraisal.objects.filter(cycle=cycle).order_by("pk"))
+    for a in rows:
+        if a.self_submitted_at:
+            a.self_submitted_at = at(rng.uniform(1, 6))
+        if a.manager_submitted_at:
+            a.manager_submitted_at = at(rng.uniform(9, 15))
+        if a.interview_at:
+            a.interview_at = max(at(rng.uniform(13, 19)), a.manager_submitted_at + dt.timedelta(hours=2))
+        if a.acknowledged_at:
+            a.acknowledged_at = a.interview_at + dt.timedelta(hours=rng.choice([1, 2, 3, 24, 25, 48]), minutes=rng.randrange(60))
+        if a.calibrated_at:
+            a.calibrated_at = at(24)
+        a.closed_at = closed_at
+    Appraisal.objects.bulk_update(
+        rows, ["self_submitted_at", "manager_submitted_at", "interview_at", "acknowledged_at", "calibrated_at",
+               "closed_at"], batch_size=500)
+    ReviewCycle.objects.filter(pk=cycle.pk).update(
+        created_at=launched - dt.timedelta(days=3), launched_at=launched,
+        closing_started_at=closed_at - dt.timedelta(minutes=1), closed_at=closed_at,
+        self_assessment_due=launched + dt.timedelta(days=7), feedback_due=launched + dt.timedelta(days=10),
+        appraisal_due=launched + dt.timedelta(days=17), calibration_due=launched + dt.timedelta(days=26),
+    )
+    FeedbackRequest.objects.filter(cycle=cycle, decided_at__isnull=False).update(decided_at=launched + dt.timedelta(days=1))
 
 
 def _feedback_decide(cycle: ReviewCycle, rng: random.Random, now: dt.datetime, waiting: tuple[str, ...] = ()) -> None:
@@ -233,19 +346,16 @@ def load_reviews_demo(*, today: dt.date, log: Callable[[str], None] = lambda mes
         closed = _create(hr, center, f"{before_start:%Y} Q{(before_start.month - 1) // 3 + 1} review", before_start, before_end, now)
         for appraisal in closed.appraisals.select_related("person", "manager"):
             _self_assess(appraisal, rng, submit=True)
-            if appraisal.manager is not None and rng.random() < 0.95:
-                _manager_draft(appraisal, appraisal.manager, competencies, rng)
         _feedback_decide(closed, feedback_rng, now)
         _customers(closed, feedback_rng, answer=True)
         # The demo's agent saw all their peers answer: a group shown, next to the customer's, too small to show.
         demo_agent = next(iter(_first_agents(closed)), None)
         _feedback_answer(closed, feedback_rng, closed=True, everyone_about=demo_agent and demo_agent.pk)
+        _closed_cycle_run(closed, hr, competencies, random.Random(22), whole=demo_agent and demo_agent.pk)
         closing.cycle_close_start(user=hr, cycle=closed)
         closing.close_cycle(cycle_id=closed.pk)
-        # It ran last quarter: its deadlines are history.
-        ReviewCycle.objects.filter(pk=closed.pk).update(
-            **_deadlines(timezone.make_aware(dt.datetime.combine(before_end, dt.time(18))), 10)
-        )
+        # It ran the quarter after its period: its moments and deadlines are history.
+        _closed_cycle_dates(closed, before_start, before_end, random.Random(23))
 
         current = _create(hr, center, f"{last_start:%Y} Q{(last_start.month - 1) // 3 + 1} review", last_start, last_end, now)
         for appraisal in current.appraisals.select_related("person", "manager", "unit"):

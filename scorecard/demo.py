@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from . import imports
 from .models import Measurement, Person
+from .periods import quarter_of
 
 DEMO_PASSWORD = "demo1234"
 CENTER_CODE = "CC"
@@ -448,8 +449,15 @@ class LoadResult:
     created: int = 0
 
 
-def demo_dates(days: int, end: dt.date | None = None) -> list[dt.date]:
+def demo_dates(days: int | None, end: dt.date | None = None) -> list[dt.date]:
+    """The `days` days ending on `end` (default yesterday); with no `days`, from the first day of the
+    quarter before last: the periods of both demo review cycles (the one in progress appraises last
+    quarter, the closed one the quarter before) and this quarter so far."""
     end = end or timezone.localdate() - dt.timedelta(days=1)
+    if days is None:
+        this_quarter = quarter_of(end + dt.timedelta(days=1))[0]
+        before_last = quarter_of(quarter_of(this_quarter - dt.timedelta(days=1))[0] - dt.timedelta(days=1))[0]
+        days = (end - before_last).days + 1
     return [end - dt.timedelta(days=i) for i in range(days - 1, -1, -1)]
 
 
@@ -465,7 +473,7 @@ def load_demo(
     *,
     seed: int = 7,
     agents: int = 150,
-    days: int = 91,
+    days: int | None = None,
     end: dt.date | None = None,
     departments: tuple[DepartmentSpec, ...] = DEMO_DEPARTMENTS,
     reload: bool = False,

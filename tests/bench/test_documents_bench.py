@@ -292,7 +292,7 @@ def _filesystem_broker(var_dir: Path) -> dict:
     return {
         "data_folder_in": str(folders["queue"]), "data_folder_out": str(folders["queue"]),
         "processed_folder": str(folders["processed"]), "control_folder": str(folders["control"]),
-        "store_processed": False,
+        "store_processed": False, "polling_interval": 0.1,
     }
 
 

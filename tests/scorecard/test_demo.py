@@ -3,6 +3,7 @@ from collections import Counter
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from reviews import feedback
 from reviews.models import Appraisal, FeedbackAnswer, FeedbackRequest, FeedbackResponse, ReviewCycle
@@ -74,17 +75,40 @@ def test_generation_is_deterministic_per_day():
 
 @pytest.mark.django_db
 def test_the_demo_reviews_carry_360_feedback():
-    call_command("load_demo", agents=24, days=10, end=END, verbosity=0)
+    # By default the figures start on the first day of the quarter before last: both cycles' periods.
+    call_command("load_demo", agents=24, end=END, verbosity=0)
     closed = ReviewCycle.objects.get(phase="closed")
     current = ReviewCycle.objects.get(phase="self_assessment")
+    assert (closed.period_start, current.period_start) == (dt.date(2025, 10, 1), dt.date(2026, 1, 1))
+    dates = Measurement.objects.values_list("date", flat=True)
+    assert (min(dates), max(dates)) == (dt.date(2025, 10, 1), END)
     S = FeedbackRequest.Status
+
+    # The closed cycle ran as a real one, in the month after its period: its own objectives with results,
+    # appraisals submitted, interviews held, most signed (one with a disagreement), two grades calibrated;
+    # the demo agent's went through every step.
+    appraisals = Appraisal.objects.filter(cycle=closed)
+    assert appraisals.filter(manager_status="submitted").count() > 0.85 * appraisals.count()
+    assert appraisals.filter(acknowledged_at__isnull=False).count() > 0.6 * appraisals.count()
+    assert appraisals.exclude(disagreement="").count() == 1
+    assert appraisals.exclude(calibrated_grade="").count() == 2
+    after = (closed.period_end, closed.period_end + dt.timedelta(days=31))
+    for field in ("self_submitted_at", "manager_submitted_at", "interview_at", "acknowledged_at", "closed_at"):
+        moments = [timezone.localdate(m) for m in appraisals.exclude(**{field: None}).values_list(field, flat=True)]
+        assert moments and after[0] < min(moments) <= max(moments) <= after[1], field
+    assert after[0] < timezone.localdate(closed.launched_at) < timezone.localdate(closed.closed_at) <= after[1]
+    mine = appraisals.get(person__employee_code="E1001")
+    assert mine.manager_status == "submitted" and mine.interview_at and mine.acknowledged_at
+    assert [o["title"] for o in mine.snapshot["objectives"]] == [
+        "First-contact resolution at 72%", "Average handle time at 370 s"]
+    assert all(r.actual is not None and r.system_score is not None for r in mine.objective_ratings.all())
 
     # The closed cycle: answered before its close, the rest marked; results and a 360 score on its appraisals.
     statuses = set(FeedbackRequest.objects.filter(cycle=closed).values_list("status", flat=True))
     assert statuses <= {S.SUBMITTED, S.NOT_SUBMITTED, S.REJECTED} and S.NOT_SUBMITTED in statuses
     assert closed.summary["feedback_asked"] > closed.summary["feedback_answered"] > 0
     assert FeedbackRequest.objects.filter(cycle=closed, status=S.NOT_SUBMITTED).exclude(draft={}).exists()
-    appraisals = list(Appraisal.objects.filter(cycle=closed).select_related("cycle"))
+    appraisals = list(appraisals.select_related("cycle"))
     assert sum(a.feedback_score is not None for a in appraisals) > len(appraisals) / 2
     groups = [g for a in appraisals for g in feedback.feedback_results(a).groups if g.anonymous]
     assert any(g.shown and g.count >= closed.anonymity_threshold for g in groups)

@@ -1,4 +1,5 @@
-"""Load the demo center: org, people and 13 weeks of measurements, through the real imports."""
+"""Load the demo center: org, people and the measurements of the last two quarters and this one so far,
+through the real imports."""
 
 import datetime as dt
 import os
@@ -17,20 +18,24 @@ class Command(BaseCommand):
     # A data command: it needs the models, not every URL and page being in order.
     requires_system_checks = []
     help = (
-        "Load a realistic demo contact center (3 departments, 12 teams, ~150 agents, 13 weeks of "
-        "daily figures ending yesterday). Running it again loads only missing days and changes nothing else."
+        "Load a realistic demo contact center (3 departments, 12 teams, ~150 agents, daily figures from the "
+        "first day of the quarter before last to yesterday, the periods of its two review cycles). "
+        "Running it again loads only missing days and changes nothing else."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=7, help="Random seed (default 7).")
         parser.add_argument("--agents", type=int, default=150, help="Number of agents (default 150).")
-        parser.add_argument("--days", type=int, default=91, help="Days of measurements (default 91).")
+        parser.add_argument(
+            "--days", type=int, default=None,
+            help="Days of measurements (default: from the first day of the quarter before last).",
+        )
         parser.add_argument("--end", type=dt.date.fromisoformat, help="Last day, YYYY-MM-DD (default yesterday).")
         parser.add_argument("--reload", action="store_true", help="Regenerate and re-import every day.")
         parser.add_argument("--password", default=demo.DEMO_PASSWORD, help="Password of the demo logins.")
 
     def handle(self, *args, seed, agents, days, end, reload, password, verbosity, **options):
-        if agents < 1 or days < 1:
+        if agents < 1 or (days is not None and days < 1):
             raise CommandError("--agents and --days must be at least 1.")
         started = time.perf_counter()
         log = self.stdout.write if verbosity > 1 else (lambda message: None)
