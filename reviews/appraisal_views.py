@@ -80,16 +80,9 @@ def _detail(request: HttpRequest, a: Appraisal, *, bound: dict | None = None, st
     ratings = svc.objective_ratings(a)
     competencies = svc.competency_rows(a)
     snapshot = a.snapshot or {}
-    objectives = svc.snapshot_objectives(a)
-    kpis = snapshot.get("kpis", {})
     show_self = svc.self_visible(user, a)
     show_manager = svc.manager_visible(user, a)
-    rows = []
-    for r in ratings:
-        o = objectives.get(r.objective_id, {})
-        kpi = kpis.get(o.get("kpi") or "") or {}
-        rows.append({"r": r, "o": o, "kpi_name": kpi.get("name_zh") if request.LANGUAGE_CODE.startswith("zh")
-                     and kpi.get("name_zh") else kpi.get("name", ""), "unit": kpi.get("unit", "")})
+    rows = svc.objective_rows(a, ratings)
     ctx = {
         "a": a, "cycle": a.cycle, "rows": rows, "show_self": show_self, "show_manager": show_manager,
         "competencies": competencies, "scale": sorted(a.cycle.scale, key=lambda g: -float(g["min"])),

@@ -27,11 +27,13 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from scorecard.models import Kpi, Measure, Person
 from scorecard.periods import quarter_of
 from scorecard.selectors import Subject, measure_sums, person_visible
+from scorecard.units import unit_label
 
 from . import scoring
 from .models import Appraisal, Competency, CompetencyRating, ObjectiveRating, ReviewCycle
@@ -279,6 +281,68 @@ def _locked(appraisal: Appraisal) -> Appraisal:
     )
 
 
+def _missing_ratings(appraisal: Appraisal, objectives: dict[int, dict], present) -> list[ObjectiveRating]:
+    """Unsaved rows for the snapshot's objectives that have none yet."""
+    return [
+        ObjectiveRating(appraisal=appraisal, objective_id=oid, title=o.get("title", "")[:200],
+                        weight=float(o.get("weight") or 0))
+        for oid, o in objectives.items() if oid not in present
+    ]
+
+
+def _empty_kpi_rows(ratings, objectives: dict[int, dict]) -> list[ObjectiveRating]:
+    return [
+        r for r in ratings
+        if r.actual is None and r.system_score is None and objectives.get(r.objective_id, {}).get("kind") == "kpi"
+    ]
+
+
+def _fill(rows, appraisal: Appraisal, objectives: dict[int, dict], sums: dict[str, float]) -> list[ObjectiveRating]:
+    """Set each KPI row's actual result and system score from the data, with the snapshot's formulas and
+    thresholds (so later library edits change nothing); return the rows that got a value."""
+    kpis = (appraisal.snapshot or {}).get("kpis", {})
+    filled = []
+    for r in rows:
+        o = objectives[r.objective_id]
+        r.actual = scoring.objective_actual(o, kpis, sums)
+        r.system_score = scoring.objective_system_score(o, kpis, sums)
+        if r.actual is not None or r.system_score is not None:
+            filled.append(r)
+    return filled
+
+
+def objective_ratings_completed(
+    appraisal: Appraisal, *, objectives: dict[int, dict] | None = None, sums: dict[str, float] | None = None
+) -> list[ObjectiveRating]:
+    """The ratings as appraisal_prepare would leave them, completed in memory and nothing written: for
+    what only reads (the PDF, an export). 1 query, plus the period's sums when a KPI row is empty and no
+    `sums` are given. A closed appraisal: its stored ratings."""
+    ratings = objective_ratings(appraisal)
+    if appraisal.status == Appraisal.Status.CLOSED:
+        return ratings
+    objectives = snapshot_objectives(appraisal) if objectives is None else objectives
+    ratings += _missing_ratings(appraisal, objectives, {r.objective_id for r in ratings})
+    empty = _empty_kpi_rows(ratings, objectives)
+    if empty:
+        _fill(empty, appraisal, objectives, appraisal_measure_sums(appraisal) if sums is None else sums)
+    return ratings
+
+
+def objective_rows(appraisal: Appraisal, ratings: list[ObjectiveRating]) -> list[dict]:
+    """The evaluation form's objective rows (the page and the PDF): the rating, its snapshot objective, the
+    KPI's name in the active language and its unit."""
+    objectives = snapshot_objectives(appraisal)
+    kpis = (appraisal.snapshot or {}).get("kpis", {})
+    zh = (translation.get_language() or "").lower().startswith("zh")
+    rows = []
+    for r in ratings:
+        o = objectives.get(r.objective_id, {})
+        kpi = kpis.get(o.get("kpi") or "") or {}
+        name = (kpi.get("name_zh") if zh else "") or kpi.get("name", "")
+        rows.append({"r": r, "o": o, "kpi_name": name, "unit": unit_label(kpi.get("unit", ""))})
+    return rows
+
+
 def appraisal_prepare(*, appraisal: Appraisal) -> Appraisal:
     """Add the snapshot's objectives as ratings, with the actual result and system score from the data.
 
@@ -290,31 +354,16 @@ def appraisal_prepare(*, appraisal: Appraisal) -> Appraisal:
     if appraisal.status == Appraisal.Status.CLOSED:
         return appraisal
     objectives = snapshot_objectives(appraisal)
-    rows = {r.objective_id: r for r in objective_ratings(appraisal)}
-    missing = [
-        ObjectiveRating(appraisal=appraisal, objective_id=oid, title=o.get("title", "")[:200],
-                        weight=float(o.get("weight") or 0))
-        for oid, o in objectives.items() if oid not in rows
-    ]
+    rows = objective_ratings(appraisal)
+    missing = _missing_ratings(appraisal, objectives, {r.objective_id for r in rows})
     if missing:
         # ignore_conflicts: two first views at once both add the rows; the unique constraint keeps one.
         ObjectiveRating.objects.bulk_create(missing, ignore_conflicts=True)
-        rows = {r.objective_id: r for r in objective_ratings(appraisal)}
-    empty = [
-        r for r in rows.values()
-        if r.actual is None and r.system_score is None and objectives.get(r.objective_id, {}).get("kind") == "kpi"
-    ]
+        rows = objective_ratings(appraisal)
+    empty = _empty_kpi_rows(rows, objectives)
     if not empty:
         return appraisal
-    sums = appraisal_measure_sums(appraisal)
-    kpis = (appraisal.snapshot or {}).get("kpis", {})
-    changed = []
-    for r in empty:
-        o = objectives[r.objective_id]
-        r.actual = scoring.objective_actual(o, kpis, sums)
-        r.system_score = scoring.objective_system_score(o, kpis, sums)
-        if r.actual is not None or r.system_score is not None:
-            changed.append(r)
+    changed = _fill(empty, appraisal, objectives, appraisal_measure_sums(appraisal))
     if changed:
         # Only rows still empty are written, so a value stored meanwhile is never overwritten.
         with transaction.atomic():

@@ -37,7 +37,7 @@ from scorecard.units import unit_label
 from . import appraisals as svc
 from . import scoring
 from .feedback import feedback_results, results_table
-from .models import Appraisal, ObjectiveRating
+from .models import Appraisal
 
 APPRAISAL_TEMPLATE = "reviews/pdf/appraisal.html"
 P = Appraisal.Part
@@ -130,30 +130,6 @@ def _scorecard(appraisal: Appraisal, objectives: dict[int, dict], measure_codes:
 # ----------------------------------------------------------------- objectives
 
 
-def _objective_rows(appraisal: Appraisal, objectives: dict[int, dict], sums: dict[str, float]) -> list[dict]:
-    """Part 1's rows: the ratings, completed in memory the way appraisal_prepare would (1 query)."""
-    kpis = (appraisal.snapshot or {}).get("kpis", {})
-    ratings = svc.objective_ratings(appraisal)
-    if appraisal.status != Appraisal.Status.CLOSED:
-        present = {r.objective_id for r in ratings}
-        ratings += [
-            ObjectiveRating(appraisal=appraisal, objective_id=oid, title=o.get("title", "")[:200],
-                            weight=float(o.get("weight") or 0))
-            for oid, o in objectives.items() if oid not in present
-        ]
-        for r in ratings:
-            o = objectives.get(r.objective_id, {})
-            if r.actual is None and r.system_score is None and o.get("kind") == "kpi":
-                r.actual = scoring.objective_actual(o, kpis, sums)
-                r.system_score = scoring.objective_system_score(o, kpis, sums)
-    rows = []
-    for r in ratings:
-        o = objectives.get(r.objective_id, {})
-        kpi = kpis.get(o.get("kpi") or "") or {}
-        rows.append({"r": r, "o": o, "kpi_name": _name(kpi) if kpi else "", "unit": unit_label(kpi.get("unit", ""))})
-    return rows
-
-
 # ------------------------------------------------------------------------ 360
 
 
@@ -193,7 +169,8 @@ def appraisal_document_context(appraisal: Appraisal, *, viewer=None) -> dict:
     return {
         "a": appraisal,
         "cycle": cycle,
-        "rows": _objective_rows(appraisal, objectives, scorecard["sums"]),
+        "rows": svc.objective_rows(
+            appraisal, svc.objective_ratings_completed(appraisal, objectives=objectives, sums=scorecard["sums"])),
         "total_weight": sum(float(o.get("weight") or 0) for o in objectives.values()),
         "scorecard": scorecard,
         "competencies": svc.competency_rows(appraisal),
