@@ -173,7 +173,7 @@ def _closed_cycle_run(cycle: ReviewCycle, hr: Person, competencies, rng: random.
             calibration.appraisal_calibrate(user=hr, appraisal=appraisal, grade=grade, reason=reason)
 
 
-def _closed_cycle_dates(cycle: ReviewCycle, start: dt.date, end: dt.date, rng: random.Random) -> None:
+def _closed_cycle_dates(cycle: ReviewCycle, end: dt.date, rng: random.Random) -> None:
     """Move the closed cycle's moments to when they happened: launched the day after its period, the
     self-assessments within a week, the appraisals and interviews in the second and third weeks, the
     signatures a day or two after, the calibration and the close in the fourth (Shanghai office hours)."""
@@ -355,7 +355,7 @@ def load_reviews_demo(*, today: dt.date, log: Callable[[str], None] = lambda mes
         closing.cycle_close_start(user=hr, cycle=closed)
         closing.close_cycle(cycle_id=closed.pk)
         # It ran the quarter after its period: its moments and deadlines are history.
-        _closed_cycle_dates(closed, before_start, before_end, random.Random(23))
+        _closed_cycle_dates(closed, before_end, random.Random(23))
 
         current = _create(hr, center, f"{last_start:%Y} Q{(last_start.month - 1) // 3 + 1} review", last_start, last_end, now)
         for appraisal in current.appraisals.select_related("person", "manager", "unit"):

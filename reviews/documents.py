@@ -127,9 +127,6 @@ def _scorecard(appraisal: Appraisal, objectives: dict[int, dict], measure_codes:
     return {"result": result, "perspectives": rows, "sums": sums}
 
 
-# ----------------------------------------------------------------- objectives
-
-
 # ------------------------------------------------------------------------ 360
 
 
