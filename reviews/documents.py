@@ -29,9 +29,9 @@ from django.utils.translation import gettext as _
 
 from scorecard.calculations import KpiSpec, PerspectiveSpec, Thresholds, build_scorecard
 from scorecard.charts import sparkline_svg
-from scorecard.models import Measure
+from scorecard.models import Measure, Person
 from scorecard.pdf import document_html, html_to_pdf, svg_data_uri
-from scorecard.selectors import Library, Subject, library_load, measure_sums, weekly_values
+from scorecard.selectors import Library, Subject, library_load, measure_sums, subject_for_unit, weekly_values
 from scorecard.units import unit_label
 
 from . import appraisals as svc
@@ -99,12 +99,26 @@ def _objective_thresholds(objectives: dict[int, dict]) -> dict[str, Thresholds]:
     return found
 
 
+LEADERS = (Person.Role.MANAGER, Person.Role.DIRECTOR)
+
+
+def scorecard_subject(appraisal: Appraisal) -> Subject:
+    """Whose figures the appraisal's scorecard shows: an agent's own; a manager's or director's, the unit
+    they were appraised in, which they lead (its whole subtree: their work shows in their people's
+    figures, they handle no contacts of their own). 1 query for a unit below the root, none otherwise."""
+    if appraisal.person.role in LEADERS and appraisal.unit_id:
+        return subject_for_unit(appraisal.unit)
+    return Subject(appraisal.person)
+
+
 def _scorecard(appraisal: Appraisal, objectives: dict[int, dict], measure_codes: dict[int, str]) -> dict:
-    """The appraisee's scorecard over the cycle's period, with a weekly trend chart per KPI (2 queries)."""
+    """The scorecard over the cycle's period (see scorecard_subject), with a weekly trend chart per KPI
+    (2 queries; for a manager 2 more: the unit's subtree and their own sums). "sums": the appraisee's own
+    measure sums, by code, which their objectives are scored on whoever's figures the scorecard shows."""
     cycle = appraisal.cycle
     snapshot = appraisal.snapshot or {}
     perspectives = _snapshot_perspectives(snapshot) if snapshot.get("kpis") else library_load().perspectives
-    subject = Subject(appraisal.person)
+    subject = scorecard_subject(appraisal)
     sums_by_id = measure_sums(subject, cycle.period_start, cycle.period_end)
     sums = {measure_codes[m]: v for m, v in sums_by_id.items() if m in measure_codes}
     result = build_scorecard(perspectives, sums, _objective_thresholds(objectives))
@@ -124,7 +138,10 @@ def _scorecard(appraisal: Appraisal, objectives: dict[int, dict], measure_codes:
                 ))
             kpis.append({"r": k, "unit": unit, "chart": chart})
         rows.append({"p": p, "kpis": kpis})
-    return {"result": result, "perspectives": rows, "sums": sums}
+    if subject.is_unit:
+        own = measure_sums(Subject(appraisal.person), cycle.period_start, cycle.period_end)
+        sums = {measure_codes[m]: v for m, v in own.items() if m in measure_codes}
+    return {"result": result, "perspectives": rows, "sums": sums, "unit": subject.obj if subject.is_unit else None}
 
 
 # ------------------------------------------------------------------------ 360

@@ -221,6 +221,28 @@ def test_anonymous_peers_appear_only_as_their_group_mean_never_by_name(org, tmp_
     assert all(comment in words for comment in PEER_COMMENTS)
 
 
+def test_a_managers_scorecard_is_the_unit_they_lead_and_an_agents_their_own(org, tmp_path):
+    """Mike handles no contacts: his appraisal's scorecard shows his team's figures (Alice and Bob, 76 % FCR),
+    not Carl's on another team (10 %); his objective is still scored on his own data (none)."""
+    put_quarter(org.alice)
+    put_quarter(org.bob)
+    put(org.carl, dt.date(2026, 7, 6), first_contact_resolved=10, contacts_handled=100)
+    mike = make_appraisal(org, person=org.mike, manager=org.dana)
+    mike = svc.appraisal_get(org.hana, mike.pk)
+    text = flat(pdf_text(appraisal_pdf(mike, language="en"), tmp_path, "mike"))
+    assert "The figures of the unit led, Team One (T1): everyone in it and in the units below it." in text
+    assert re.search(r"First-contact resolution 76\.0%", text), text
+    row = re.search(r"1 Raise first-contact resolution .*?(?= Total)", text).group(0)
+    assert "76" not in row.replace("72", "")  # target 72, no actual of his own
+    zh = flat(pdf_text(appraisal_pdf(mike, language="zh-hans"), tmp_path, "mike-zh"))
+    assert "所负责组织单元的数据：Team One (T1)，含本单元及其下级单元的全部人员。" in zh
+    # Alice's is her own: no such line; two queries more for the manager's (the unit's subtree, his own sums).
+    alice = svc.appraisal_get(org.hana, make_appraisal(org).pk)
+    alice_text = flat(pdf_text(appraisal_pdf(alice, language="en"), tmp_path, "alice"))
+    assert "unit led" not in alice_text and re.search(r"First-contact resolution 76\.0%", alice_text)
+    assert len(document_queries(mike)) == len(document_queries(alice)) + 2
+
+
 def test_two_peers_are_not_shown_at_all(org, tmp_path):
     a = full_appraisal(org, peers=PEERS[:2])
     words = flat(pdf_text(appraisal_pdf(a, language="en"), tmp_path))
