@@ -15,13 +15,16 @@ PORT ?= 8000
 VAR_DIR := $(or $(SCORECARD_VAR_DIR),var)
 SECRET_FILE := $(VAR_DIR)/secret_key
 DEBIAN_PACKAGES := python3-venv gettext fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils
+# The browser suite drives Debian's Chromium (never a downloaded browser build); only `make test` needs it.
+TEST_DEBIAN_PACKAGES := chromium
 
 export PORT
 
-.PHONY: run test bench install system-packages messages
+.PHONY: run test bench install system-packages test-packages messages
 
-system-packages:
-	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+# Install those of the Debian packages given that are missing.
+define install-debian-packages
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -32,6 +35,13 @@ system-packages:
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+
+system-packages:
+	$(call install-debian-packages,$(DEBIAN_PACKAGES))
+
+test-packages:
+	$(call install-debian-packages,$(TEST_DEBIAN_PACKAGES))
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); echo "Could not create $(VENV): is python3-venv installed?" >&2; exit 1; }
@@ -62,10 +72,10 @@ run: install
 	echo; \
 	echo "Scorecard is starting at http://127.0.0.1:$(PORT)/  (web, Celery worker and beat; Ctrl-C stops all three)"; \
 	echo; \
-	exec $(BIN)/honcho start -f Procfile
+	export SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}"; exec $(BIN)/honcho start -f Procfile
 
 # pytest exits 5 when it collected no test: that is a failure too, and said so.
-test: install
+test: install test-packages
 	@$(BIN)/python -m pytest -n 2 -q; rc=$$?; \
 	if [ $$rc = 5 ]; then echo "make test: pytest collected no tests." >&2; fi; \
 	exit $$rc

@@ -13,3 +13,10 @@ class GoalsConfig(AppConfig):
 
         if objective_overrides not in OVERRIDE_PROVIDERS:
             OVERRIDE_PROVIDERS.append(objective_overrides)
+
+        from scorecard.todos import TODO_PROVIDERS
+
+        from .todos import goals_todos
+
+        if goals_todos not in TODO_PROVIDERS:
+            TODO_PROVIDERS.append(goals_todos)

@@ -12,7 +12,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from scorecard.forms import form_errors_from
@@ -20,9 +21,12 @@ from scorecard.models import OrgUnit, Person
 from scorecard.selectors import units_visible
 from scorecard.units import unit_label
 
+from .numbers import kpi_display
+
 from . import cascades, selectors
 from .cascade_forms import CascadeForm, TemplateAssignForm, TemplateForm, TreeFilterForm
 from .models import Objective, ObjectiveTemplate
+from .services import can_edit_owner
 
 NOT_SAVED = _("Nothing was saved: please correct the fields marked below.")
 CASCADED = _("%(count)s child objectives created as drafts; the managers agree them level by level.")
@@ -100,32 +104,57 @@ def _tree_url(objective: Objective) -> str:
     return reverse("cascade-tree") + f"?period={cascades.quarter_code(objective.period_start)}"
 
 
+def _open_ids(request: HttpRequest) -> frozenset[int]:
+    return frozenset(int(v) for v in request.GET.getlist("open") if v.isdigit())
+
+
 @login_required
 def cascade_tree_page(request: HttpRequest) -> HttpResponse:
     """The cascade tree of a quarter, from the center (or the user's visible root) down to agents.
 
-    Queries, whatever the number of objectives: filter choices (2), then
-    those of cascades.cascade_tree — plus session and user.
+    Branches are open down to the teams; in a large view the agents'
+    objectives under a unit's objective are counted, and listed when that
+    branch is opened (?open=<id>, repeatable). Queries, whatever the number
+    of objectives: filter choices (2), then those of cascades.cascade_tree —
+    plus session and user.
     """
-    form = TreeFilterForm(request.GET or None, initial={"period": cascades.quarter_code(cascades.parse_quarter(None)[0])})
+    filters = request.GET.copy()
+    filters.pop("open", None)  # which branches are open is not a filter: the form stays unbound without filters
+    form = TreeFilterForm(filters or None, initial={"period": cascades.quarter_code(cascades.parse_quarter(None)[0])})
     if form.is_bound and not form.is_valid():
         return render(request, "goals/tree.html", {"form": form, "nodes": []}, status=400)
     data = form.cleaned_data if form.is_bound else {}
     start, end = data.get("range") or cascades.parse_quarter(None)
+    open_ids = _open_ids(request)
     nodes = cascades.cascade_tree(
         request.user, start=start, end=end, perspective=data.get("perspective") or None,
         kpi=data.get("kpi") or None, status=data.get("status") or None,
+        people_inline=cascades.PEOPLE_INLINE, open_ids=open_ids,
     )
-    ctx = {"form": form, "nodes": nodes, "start": start, "end": end, "period": cascades.quarter_code(start),
-           "units": {n.objective.pk: unit_label(n.objective.kpi.unit) if n.objective.kpi_id else "" for n in nodes}}
-    # One reverse for all the links (a {% url %} per node costs more than the rest of the row).
-    try:
-        detail = reverse("objective-detail", args=[999999999])
-    except NoReverseMatch:
-        detail = None
+    # One reverse per kind of link (a {% url %} per node costs more than the rest of the row).
+    detail = reverse("objective-detail", args=[999999999])
+    cascade = reverse("objective-cascade", args=[999999999])
+    keep = {k: v for k, v in request.GET.items() if k != "open" and v}
+    user = request.user
     for n in nodes:
-        n.unit = ctx["units"][n.objective.pk]
-        n.url = detail.replace("999999999", str(n.objective.pk)) if detail else ""
+        o = n.objective
+        # The numbers as printed, with the KPI's decimals and unit (here, not by filters: ~2,000 rows).
+        unit = o.kpi.unit if o.kpi_id else ""
+        p, a = n.progress, n.alignment
+        n.target_text = kpi_display(o.target, unit) if o.kpi_id else "—"
+        n.value_text = kpi_display(p.value if p else None, unit) if o.kpi_id else "—"
+        n.forecast_text = kpi_display(p.forecast, unit) if o.kpi_id and p and p.forecast is not None else ""
+        n.gap_text = kpi_display(a.gap, unit) if a and not a.aligned else ""
+        n.url = detail.replace("999999999", str(o.pk)) if n.visible else ""
+        n.cascade_url = (cascade.replace("999999999", str(o.pk))
+                         if o.owner_unit_id and o.status != Objective.Status.CANCELLED
+                         and can_edit_owner(user, o.owner_unit) else "")
+        if n.people_hidden:
+            query = urlencode({**keep, "open": sorted(open_ids | {o.pk})}, doseq=True)
+            n.people_url = f"?{query}#o{o.pk}"
+    ctx = {"form": form, "nodes": nodes, "start": start, "end": end, "period": cascades.quarter_code(start),
+           "open_depth": cascades.OPEN_DEPTH,
+           "can_templates": user.sees_whole_center or (user.role == Person.Role.MANAGER and bool(user.unit_id))}
     return render(request, "goals/tree.html", ctx)
 
 

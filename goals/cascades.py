@@ -792,6 +792,12 @@ def objective_template_assign(*, user, template: ObjectiveTemplate, period_start
 # ----------------------------------------------------------------------- tree
 
 
+# Branches open by default down to this depth (center, departments, teams); deeper ones start closed.
+OPEN_DEPTH = 3
+# Past this many agents' objectives in view, those under a unit's objective are listed on demand (`open_ids`).
+PEOPLE_INLINE = 40
+
+
 @dataclass
 class TreeNode:
     objective: Objective
@@ -801,6 +807,14 @@ class TreeNode:
     alignment: Alignment | None = None
     children: list[TreeNode] = field(default_factory=list)
     closes: int = 0  # how many open branches end after this node (for the flat template loop)
+    visible: bool = True  # the user may open the objective's page (False: context above their view)
+    people_hidden: int = 0  # agents' objectives beneath, not listed until the branch is opened on demand
+    people_shown: bool = False  # this branch's agents' objectives are listed because it was opened on demand
+
+    @property
+    def open(self) -> bool:
+        """Open by default: the first levels, and a branch whose agents were asked for."""
+        return self.depth < OPEN_DEPTH or self.people_shown
 
     @property
     def has_children(self) -> bool:
@@ -831,7 +845,8 @@ TREE_RELATED = ("owner_unit", "owner_person__unit", "kpi__perspective")
 
 
 def cascade_tree(user, *, start: dt.date, end: dt.date, perspective: str | None = None, kpi: str | None = None,
-                 status: str | None = None, today: dt.date | None = None) -> list[TreeNode]:
+                 status: str | None = None, today: dt.date | None = None,
+                 people_inline: int | None = None, open_ids: set[int] | frozenset = frozenset()) -> list[TreeNode]:
     """The objectives of [start, end] the user may see, as a forest in tree order (roots first, depth-first).
 
     Visibility: HR and directors see everything; a manager sees their
@@ -839,41 +854,66 @@ def cascade_tree(user, *, start: dt.date, end: dt.date, perspective: str | None 
     objectives and the chain above them (their ancestors) — nothing of peers'.
     Filters keep the matching objectives and the chain above them.
 
-    Queries, whatever the number of objectives: objectives in scope (1), the
-    period's parent links (1, not for HR and directors) and the chain above (1),
+    The deepest level can be long (every agent of a department): with
+    `people_inline` set and more agents' objectives in view than that, the
+    agents' objectives under a unit's objective are not listed — the unit's
+    node counts them (`people_hidden`) — except under the objectives in
+    `open_ids`. Progress and alignment are computed only for the listed nodes.
+
+    Queries, whatever the number of objectives: the shape of the objectives in
+    scope (1), the period's parent links (1, not for HR and directors), the
+    objectives listed with the chain above (1),
     the library (1 when cached), progress (2 + 1 per period group), alignment
     (children 1, unit paths 1, one grouped sum per previous period).
     """
     library = library_load()
     base = Objective.objects.filter(period_start__lte=end, period_end__gte=start)
     scope = _scope_q(user)
-    loaded = {o.pk: o for o in (base if scope is None else base.filter(scope)).select_related(*TREE_RELATED)}
-    links: dict[int, int | None] = {pk: o.parent_id for pk, o in loaded.items()}
+    # First what decides the shape (light rows), then full objects only for the nodes listed: in a large
+    # view most agents' objectives are only counted, and building them would cost more than the rest.
+    fields = ("pk", "parent_id", "owner_unit_id", "owner_person_id", "status", "kpi__code", "kpi__perspective__code")
+    rows = {r[0]: r for r in (base if scope is None else base.filter(scope)).values_list(*fields).order_by()}
+    # pk → (parent id, owner unit id) of every objective of the period: the chain above may lie outside the scope.
+    links: dict[int, tuple[int | None, int | None]] = {pk: (r[1], r[2]) for pk, r in rows.items()}
     if scope is not None:
-        links = dict(base.values_list("pk", "parent_id"))
+        links = {pk: (parent, unit) for pk, parent, unit in base.values_list("pk", "parent_id", "owner_unit_id").order_by()}
 
-    def matches(o: Objective) -> bool:
-        if perspective and not (o.kpi_id and o.kpi.perspective.code == perspective):
+    def matches(r) -> bool:
+        if perspective and r[6] != perspective:
             return False
-        if kpi and not (o.kpi_id and o.kpi.code == kpi):
+        if kpi and r[5] != kpi:
             return False
-        return not status or o.status == status
+        return not status or r[4] == status
 
-    matched = {pk for pk, o in loaded.items() if matches(o)}
+    matched = {pk for pk, r in rows.items() if matches(r)}
     shown = set(matched)
     for pk in matched:
-        parent = links.get(pk)
+        parent = links[pk][0]
         while parent is not None and parent not in shown and parent in links:
             shown.add(parent)
-            parent = links.get(parent)
-    missing = shown - set(loaded)
-    if missing:
-        loaded.update({o.pk: o for o in Objective.objects.filter(pk__in=missing).select_related(*TREE_RELATED)})
+            parent = links[parent][0]
+    in_view = set(rows)
+    hidden: dict[int, int] = defaultdict(int)  # unit objective id → agents' objectives not listed beneath it
+    deep = [pk for pk in shown if pk in rows and rows[pk][3] and links.get(links[pk][0] or -1, (None, None))[1]]
+    if people_inline is not None and len(deep) > people_inline:
+        for pk in deep:
+            parent_id = links[pk][0]
+            if parent_id not in open_ids and parent_id in shown:
+                shown.discard(pk)
+                hidden[parent_id] += 1
+    if hidden:
+        listed = Objective.objects.filter(pk__in=shown)
+    else:  # everything in scope is listed: select it as such, plus the few above it (no long id list)
+        listed = base if scope is None else base.filter(scope | Q(pk__in=shown - in_view))
+    loaded = {o.pk: o for o in listed.select_related(*TREE_RELATED) if o.pk in shown}
     objectives = [loaded[pk] for pk in shown if pk in loaded]
     progress = objectives_progress(objectives, today, library)
     units = dict(OrgUnit.objects.values_list("pk", "path"))
     alignment = alignment_for(objectives, library=library, units=units)
-    nodes = {o.pk: TreeNode(o, 0, o.pk in matched, progress.get(o.pk), alignment.get(o.pk)) for o in objectives}
+    nodes = {o.pk: TreeNode(o, 0, o.pk in matched, progress.get(o.pk), alignment.get(o.pk),
+                            visible=o.pk in in_view, people_hidden=hidden.get(o.pk, 0),
+                            people_shown=bool(people_inline is not None and o.pk in open_ids))
+             for o in objectives}
     roots = []
     for node in sorted(nodes.values(), key=lambda n: _owner_sort_key(n.objective)):
         parent = nodes.get(node.objective.parent_id)

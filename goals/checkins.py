@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from scorecard.models import Kpi, Person
 
-from scorecard.emails import email_send
+from scorecard.emails import absolute_url, email_send
 
 from .models import CheckIn, CheckInReminder, InfluencingFactor, Objective
 from .selectors import objective_visible
@@ -326,7 +326,7 @@ def checkin_reminders_send(*, today: dt.date | None = None) -> int:
             "since": since,
             "has_checkin": objective.last_checkin_at is not None,
             "days": (today - since).days,
-            "url": reverse("objective-detail", args=[objective.pk]),
+            "url": absolute_url(reverse("objective-detail", args=[objective.pk])),
         }
         try:
             with transaction.atomic():

@@ -31,6 +31,18 @@ class ContractPersonForm(forms.Form):
         self.fields["person"].choices = [(p.employee_code, f"{p.employee_code} {p.name}") for p in people]
 
 
+READ_REQUIRED = _("Tick “I have read this version” to sign it: a signature binds you to exactly this text.")
+
+
+class ContractSignForm(forms.Form):
+    """Confirm a signature: the reader ticks that they read this version; the hash ties it to the text they saw."""
+
+    confirm = forms.BooleanField(
+        label=_("I have read this version"), required=True, error_messages={"required": READ_REQUIRED},
+    )
+    content_hash = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
+
+
 class ContractFilterForm(forms.Form):
     start = forms.DateField(label=_("Period from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("Period to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))

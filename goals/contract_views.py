@@ -17,14 +17,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_POST
 
 from scorecard.models import Person
 from scorecard.periods import parse_range
 from scorecard.selectors import people_visible
 
 from . import contracts
-from .contract_forms import ContractFilterForm, ContractForm, ContractPersonForm
+from .contract_forms import ContractFilterForm, ContractForm, ContractPersonForm, ContractSignForm
 from .documents import contract_lines
 from .models import Contract, ContractSignature, Objective
 
@@ -36,6 +35,7 @@ SIGNED = {
     ContractSignature.Role.MANAGER: _("You signed the contract as the manager."),
 }
 LOCKED = _("Both parties have signed: the contract is now locked.")
+NOT_SIGNED = _("Not signed: see the message below.")
 NOT_SAVED = _("Nothing was saved: please correct the fields marked below.")
 
 
@@ -124,6 +124,7 @@ def contract_create_page(request: HttpRequest) -> HttpResponse:
     candidates = list(contracts.contract_candidate_objectives(person, start, end))
     form = ContractForm(
         request.POST or None, objectives=candidates, reward_terms=_reward_rows_initial(None),
+        weights=dict(zip([o.pk for o in candidates], contracts.contract_weights(candidates))),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -150,9 +151,14 @@ def contract_create_page(request: HttpRequest) -> HttpResponse:
 
 
 def _document(contract: Contract) -> dict:
-    """The contract as its page shows it (goals.documents.contract_lines) with the hash of that content."""
+    """The contract as its page shows it (goals.documents.contract_lines) with the hash of that content,
+    and each line's objective's own weight beside its weight in the contract (no query: lines are loaded)."""
     doc = contract_lines(contract)
-    return {**doc, "hash": contracts.content_hash(doc["content"])}
+    own = {line.objective_id: line.objective.weight for line in contract.lines.all()}
+    for line in doc["lines"]:
+        line["own_weight"] = own.get(line.get("objective"))
+    known = [line["own_weight"] for line in doc["lines"] if line["own_weight"] is not None]
+    return {**doc, "hash": contracts.content_hash(doc["content"]), "total_own_weight": sum(known) if known else None}
 
 
 @login_required
@@ -265,19 +271,50 @@ def contract_amend_page(request: HttpRequest, pk: int) -> HttpResponse:
 # ----------------------------------------------------------------------- sign
 
 
-@require_POST
 @login_required
 def contract_sign_page(request: HttpRequest, pk: int) -> HttpResponse:
-    """Sign the contract in the user's role (employee or manager); refusals come back as a message."""
+    """Show what is signed (version, objectives and weights, rewards, content hash), then sign on confirmation.
+
+    The signer ticks "I have read this version" (required: without it the
+    page comes back, 400, with the field's message and nothing signed); the
+    hash of the text shown travels with the form, so a contract changed in
+    between is refused rather than signed unread.
+    """
     contract = contracts.contract_get(request.user, pk)
-    try:
-        signature = contracts.contract_sign(user=request.user, contract=contract)
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-    else:
-        messages.success(request, SIGNED[signature.role])
-        contract.refresh_from_db(fields=["locked_at"])
-        if contract.is_locked:
-            messages.success(request, LOCKED)
-    return redirect("contract-detail", pk=contract.pk)
+    role = contracts.signing_role(request.user, contract)
+    if role is None:
+        raise PermissionDenied(contracts.NOT_A_SIGNER)
+    if not contracts.can_sign(request.user, contract):
+        messages.error(request, contracts.ALREADY_LOCKED if contract.is_locked else contracts.ALREADY_SIGNED[role])
+        return redirect("contract-detail", pk=contract.pk)
+    doc = _document(contract)
+    # An empty POST (nothing ticked) is still a submission: bind it.
+    form = ContractSignForm(request.POST if request.method == "POST" else None, initial={"content_hash": doc["hash"]})
+    status = 200
+    if request.method == "POST":
+        refused: list[str] = []
+        if form.is_valid():
+            try:
+                signature = contracts.contract_sign(
+                    user=request.user, contract=contract, read_hash=form.cleaned_data["content_hash"] or None,
+                )
+            except ValidationError as exc:
+                refused = exc.messages
+            else:
+                messages.success(request, SIGNED[signature.role])
+                contract.refresh_from_db(fields=["locked_at"])
+                if contract.is_locked:
+                    messages.success(request, LOCKED)
+                return redirect("contract-detail", pk=contract.pk)
+        if refused:
+            # The text may have changed: show the current one, with its hash, to be read again.
+            contract = contracts.contract_get(request.user, pk)
+            doc = _document(contract)
+            form = ContractSignForm({"content_hash": doc["hash"]})
+            form.is_valid()
+            form.errors.pop("confirm", None)  # not their omission: the box is simply to tick again
+            form.add_error(None, refused)
+        messages.error(request, NOT_SIGNED)
+        status = 400
+    ctx = {"contract": contract, "doc": doc, "form": form, "role": role}
+    return render(request, "goals/contract_sign.html", ctx, status=status)

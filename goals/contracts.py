@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -70,6 +71,9 @@ CONTENT_CHANGED = _(
     "The contract's content changed after the first signature (for example, an objective was revised): "
     "it cannot be signed over a different text."
 )
+CHANGED_SINCE_READ = _(
+    "The contract changed after you opened it: read the current version below, then sign it."
+)
 OBJECTIVE_NO_LONGER_VALID = _("“%(title)s” is now %(status)s: the contract cannot be signed as it stands.")
 AMEND_ONLY_SIGNED = _("Only a contract signed by both parties can be amended; edit a draft directly.")
 AMEND_UNDER_WAY = _("An amendment of this contract already exists (version %(version)s): edit or sign that one.")
@@ -78,6 +82,26 @@ REASON_REQUIRED = _("Give the reason for the amendment.")
 # Objectives that may enter a new contract; an amendment may keep the ones its
 # predecessor had even when they have since been achieved or missed.
 CONTRACTABLE = (Objective.Status.AGREED, Objective.Status.ACTIVE)
+
+
+def contract_weights(objectives: Sequence[Objective]) -> list[float]:
+    """The weights a new contract proposes: the objectives' own weights rescaled to add up to 100.
+
+    An objective's weight says how much it counts among its owner's
+    objectives (any scale, 0–100 each); a contract's weights must add up to
+    exactly 100, so 25, 25 and 20 become 35.71, 35.71 and 28.58. When no
+    objective has a weight, they share equally. Two decimals; the rounding
+    remainder goes to the last one, so the total is exactly 100.
+    """
+    if not objectives:
+        return []
+    raw = [max(o.weight or 0.0, 0.0) for o in objectives]
+    total = math.fsum(raw)
+    if total <= 0:
+        raw, total = [1.0] * len(objectives), float(len(objectives))
+    weights = [round(100 * w / total, 2) for w in raw[:-1]]
+    weights.append(round(100 - math.fsum(weights), 2))
+    return weights
 
 
 def default_reward_terms() -> list[dict[str, str]]:
@@ -481,11 +505,14 @@ def contract_update(
 
 
 @transaction.atomic
-def contract_sign(*, user, contract: Contract) -> ContractSignature:
+def contract_sign(*, user, contract: Contract, read_hash: str | None = None) -> ContractSignature:
     """Sign as the employee or as the manager; the second signature locks the version.
 
-    Locking freezes the canonical content and its hash into the contract and,
-    for an amendment, marks the version it replaces as superseded.
+    `read_hash` is the content hash of the text the signer was shown: when
+    given and the content has changed since, the signature is refused (the
+    signer would sign a text they did not read). Locking freezes the
+    canonical content and its hash into the contract and, for an amendment,
+    marks the version it replaces as superseded.
     """
     row = _lock_row(contract)
     if row.status == Contract.Status.SUPERSEDED:
@@ -507,6 +534,8 @@ def contract_sign(*, user, contract: Contract) -> ContractSignature:
                 "title": o.title, "status": o.get_status_display()})]})
     content = contract_content(row)
     digest = content_hash(content)
+    if read_hash and read_hash != digest:
+        raise ValidationError({"__all__": [str(CHANGED_SINCE_READ)]})
     if any(s.content_hash != digest for s in signatures):
         raise ValidationError({"__all__": [str(CONTENT_CHANGED)]})
     signature = ContractSignature.objects.create(contract=row, role=role, signer=user, content_hash=digest)

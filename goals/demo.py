@@ -185,7 +185,7 @@ def _contracts_and_checkins(start, end, director) -> None:
             objectives = list(Objective.objects.filter(owner_person=agent, period_start=start, status="active").order_by("id"))
             if not objectives or agent.manager is None:
                 continue
-            weights = _weights(len(objectives))
+            weights = contracts.contract_weights(objectives)
             contract = contracts.contract_create(
                 user=agent.manager, person=agent, period_start=start, period_end=end,
                 objectives=list(zip(objectives, weights)),
@@ -204,11 +204,3 @@ def _contracts_and_checkins(start, end, director) -> None:
                     next_steps="Shadow a senior agent on refund calls.",
                 )
                 checkins.checkin_reply(user=agent.manager, checkin=checkin, reply="Booked you with Lily on Thursday.")
-
-
-def _weights(n: int) -> list[float]:
-    """Weights summing to exactly 100 for n objectives."""
-    base = round(100 / n, 2)
-    weights = [base] * n
-    weights[-1] = round(100 - base * (n - 1), 2)
-    return weights

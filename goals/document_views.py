@@ -21,4 +21,5 @@ from .documents import contract_filename, contract_pdf
 def contract_pdf_page(request: HttpRequest, pk: int) -> HttpResponse:
     """The contract version as a PDF in the reader's language, or the one asked for with ?lang=en|zh-hans."""
     contract = contracts.contract_get(request.user, pk)
-    return pdf_response(contract_pdf(contract, language=document_language(request)), contract_filename(contract))
+    language = document_language(request)
+    return pdf_response(contract_pdf(contract, language=language), contract_filename(contract, language))

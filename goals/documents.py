@@ -30,12 +30,22 @@ def _safe(part: str) -> str:
     return _UNSAFE_IN_NAME.sub("_", part.strip()) or "_"
 
 
-def contract_filename(contract: Contract) -> str:
-    """By unit, employee code, period and version, e.g. "T1_ALICE_contract_2026-07-01_v2.pdf"."""
-    person = contract.person
-    parts = [person.unit.code if person.unit_id else "", person.employee_code,
-             f"contract_{contract.period_start:%Y-%m-%d}_v{contract.version}"]
-    return "_".join(_safe(p) for p in parts if p) + ".pdf"
+def _period_code(start, end) -> str:
+    """A calendar quarter as "2026-Q3", any other period as "2026-07-01_2026-08-15"."""
+    quarter = (start.month - 1) // 3 + 1
+    first = start.replace(month=3 * quarter - 2, day=1)
+    last_month = 3 * quarter
+    next_start = first.replace(year=first.year + 1, month=1) if last_month == 12 else first.replace(month=last_month + 1)
+    if start == first and (next_start - end).days == 1:
+        return f"{start.year}-Q{quarter}"
+    return f"{start:%Y-%m-%d}_{end:%Y-%m-%d}"
+
+
+def contract_filename(contract: Contract, language: str = "en") -> str:
+    """Whose contract, for which period, which version, in which language: "contract_ALICE_2026-Q3_v2_zh-hans.pdf"."""
+    parts = ["contract", contract.person.employee_code, _period_code(contract.period_start, contract.period_end),
+             f"v{contract.version}", (language or "en").lower()]
+    return "_".join(_safe(p) for p in parts) + ".pdf"
 
 
 def contract_lines(contract: Contract) -> dict:
@@ -49,7 +59,7 @@ def contract_lines(contract: Contract) -> dict:
     for line in content["lines"]:
         kpi = kpis.get(line.get("kpi"))
         lines.append({**line, "kpi_obj": kpi, "kpi_label": kpi.label if kpi else (line.get("kpi") or ""),
-                      "unit": unit_label(kpi.unit) if kpi else "", "kind_label": kinds.get(line["kind"], line["kind"])})
+                      "unit": unit_label(kpi.unit) if kpi else "", "unit_code": kpi.unit if kpi else "", "kind_label": kinds.get(line["kind"], line["kind"])})
     return {"content": content, "lines": lines, "total_weight": sum(line["weight"] for line in content["lines"])}
 
 

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -34,6 +35,8 @@ class Objective(models.Model):
     IN_FORCE = (Status.AGREED, Status.ACTIVE, Status.ACHIEVED, Status.MISSED)
     # Statuses in which the owner and manager may still edit freely.
     EDITABLE = (Status.DRAFT,)
+    # Statuses from which the manager marks the objective achieved or missed (at the latest when the period ends).
+    TO_CLOSE = (Status.AGREED, Status.ACTIVE)
 
     owner_unit = models.ForeignKey(
         OrgUnit, verbose_name=_("owner unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="objectives"
@@ -102,6 +105,11 @@ class Objective(models.Model):
     @property
     def owner_code(self) -> str:
         return self.owner.code
+
+    @property
+    def period_ended(self) -> bool:
+        """Still agreed or active although its period is over: the manager must mark it achieved or missed."""
+        return self.status in self.TO_CLOSE and self.period_end < timezone.localdate()
 
 
 class ObjectiveEvent(models.Model):

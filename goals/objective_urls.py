@@ -8,6 +8,7 @@ urlpatterns = [
     path("objectives/", views.objective_list_page, name="objective-list"),
     path("objectives/new/", views.objective_create_page, name="objective-create"),
     path("objectives/smart/", views.objective_smart_fragment, name="objective-smart"),
+    path("objectives/parents/", views.objective_parent_options_fragment, name="objective-parent-options"),
     path("objectives/<int:pk>/", views.objective_detail_page, name="objective-detail"),
     path("objectives/<int:pk>/edit/", views.objective_edit_page, name="objective-edit"),
     path("objectives/<int:pk>/transition/", views.objective_transition_page, name="objective-transition"),

@@ -6,7 +6,9 @@ through the weekly values of the period so far, read at the due date's
 week; for a plain-sum KPI (a volume), the total so far extended at the same
 daily rate to the due date; for a milestone, the latest check-in's progress
 extended at the same rate. A forecast worse than the target (in the KPI's
-direction), or a milestone forecast below 100 %, marks the objective at risk.
+direction), or a milestone forecast below 100 %, marks the objective at risk —
+unless the value so far is already better than the target: an objective
+ahead of its target is never "at risk", whatever the trend of the last weeks says.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
-from scorecard.calculations import Thresholds, kpi_value
+from scorecard.calculations import Override, Thresholds, kpi_value
 from scorecard.models import Kpi, Measurement, OrgUnit, Person
 from scorecard.selectors import Library, WeekStart, library_load, person_visible, unit_visible, week_start
 
@@ -46,6 +49,28 @@ def objectives_visible(user) -> QuerySet[Objective]:
     return qs.filter(owner_person=user)
 
 
+def objectives_period_ended(user, today: dt.date | None = None) -> QuerySet[Objective]:
+    """Agreed or active objectives whose period has ended, that this user marks achieved or missed.
+
+    The owner's manager closes them (goals.services.is_owners_manager): HR and
+    directors for everyone; a manager for the people and units strictly
+    beneath them. One query.
+    """
+    today = today or timezone.localdate()
+    qs = Objective.objects.filter(status__in=Objective.TO_CLOSE, period_end__lt=today)
+    if not user.is_authenticated:
+        return qs.none()
+    if user.sees_whole_center:
+        return qs
+    if user.role == Person.Role.MANAGER and user.unit_id:
+        path = user.unit.path
+        return qs.filter(
+            (Q(owner_unit__path__startswith=path) & ~Q(owner_unit_id=user.unit_id))
+            | (Q(owner_person__unit__path__startswith=path) & ~Q(owner_person=user))
+        )
+    return qs.none()
+
+
 def objective_visible(user, objective: Objective) -> bool:
     if objective.owner_person_id:
         return person_visible(user, objective.owner_person)
@@ -65,11 +90,12 @@ def objective_get_for_user(user, pk: int, *related: str) -> Objective:
 # ------------------------------------------------------------ threshold overrides
 
 
-def objective_overrides(kind: str, ids: list[int], start: dt.date, end: dt.date) -> dict[int, dict[str, Thresholds]]:
-    """KPI objectives in force whose period holds [start, end], per owner id: {kpi code: thresholds}.
+def objective_overrides(kind: str, ids: list[int], start: dt.date, end: dt.date) -> dict[int, dict[str, Override]]:
+    """KPI objectives in force whose period holds [start, end], per owner id: {kpi code: override}.
 
     One query. Where two objectives of an owner name the same KPI, the one
-    with the shorter period wins, then the newer.
+    with the shorter period wins, then the newer. Each override carries the
+    objective's title and page, so the scorecard can say what it is scored against.
     """
     if not ids:
         return {}
@@ -79,7 +105,7 @@ def objective_overrides(kind: str, ids: list[int], start: dt.date, end: dt.date)
     ops = connection.ops
     statuses = [str(s) for s in Objective.IN_FORCE]
     sql = (
-        f"SELECT o.{owner_field}, k.code, o.baseline, o.target, o.stretch, o.period_start, o.period_end, o.id "
+        f"SELECT o.{owner_field}, k.code, o.baseline, o.target, o.stretch, o.period_start, o.period_end, o.id, o.title "
         f"FROM {Objective._meta.db_table} o JOIN {Kpi._meta.db_table} k ON k.id = o.kpi_id "
         f"WHERE o.{owner_field} IN ({', '.join(['%s'] * len(ids))}) AND o.kind = %s "
         f"AND o.status IN ({', '.join(['%s'] * len(statuses))}) "
@@ -90,17 +116,17 @@ def objective_overrides(kind: str, ids: list[int], start: dt.date, end: dt.date)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = [
-            (owner, code, b, t, st, _as_date(p_start), _as_date(p_end), pk)
-            for owner, code, b, t, st, p_start, p_end, pk in cursor.fetchall()
+            (owner, code, b, t, st, _as_date(p_start), _as_date(p_end), pk, title)
+            for owner, code, b, t, st, p_start, p_end, pk, title in cursor.fetchall()
         ]
     chosen: dict[tuple[int, str], tuple] = {}
-    for owner, code, baseline, target, stretch, p_start, p_end, pk in rows:
+    for owner, code, baseline, target, stretch, p_start, p_end, pk, title in rows:
         rank = ((p_end - p_start).days, -pk)
         if (owner, code) not in chosen or rank < chosen[(owner, code)][0]:
-            chosen[(owner, code)] = (rank, Thresholds(baseline, target, stretch))
-    result: dict[int, dict[str, Thresholds]] = defaultdict(dict)
-    for (owner, code), (_rank, thresholds) in chosen.items():
-        result[owner][code] = thresholds
+            chosen[(owner, code)] = (rank, Thresholds(baseline, target, stretch), pk, title)
+    result: dict[int, dict[str, Override]] = defaultdict(dict)
+    for (owner, code), (_rank, thresholds, pk, title) in chosen.items():
+        result[owner][code] = Override(thresholds, title, reverse("objective-detail", args=[pk]))
     return dict(result)
 
 
@@ -118,6 +144,15 @@ class Progress:
     percent: float | None  # how far from baseline to target (KPI), or the milestone's % done
     at_risk: bool
     as_of: dt.date
+
+    @property
+    def shown_percent(self) -> float | None:
+        """The percent as pages print it: below the baseline reads 0 %, not a negative number."""
+        return None if self.percent is None else max(0.0, self.percent)
+
+    @property
+    def below_baseline(self) -> bool:
+        return self.percent is not None and self.percent < 0
 
 
 def _least_squares(points: list[tuple[float, float]]) -> tuple[float, float] | None:
@@ -174,8 +209,9 @@ def _owner_unit_sets(unit_ids: set[int]) -> dict[int, set[int]]:
 def objectives_progress(objectives: list[Objective], today: dt.date | None = None, library: Library | None = None) -> dict[int, Progress]:
     """Progress, forecast and risk of many objectives in a constant number of queries.
 
-    One grouped query per distinct (period start, as-of date) among the KPI
-    objectives (usually one: the quarter), plus the subtree paths of unit owners.
+    Per distinct (period start, as-of date) among the KPI objectives (usually
+    one: the quarter) a grouped query for unit owners and one for person
+    owners, plus the subtree paths of unit owners.
     """
     today = today or timezone.localdate()
     library = library or library_load()
@@ -198,37 +234,37 @@ def objectives_progress(objectives: list[Objective], today: dt.date | None = Non
     for (start, as_of), group in groups.items():
         person_ids = sorted({o.owner_person_id for o in group if o.owner_person_id})
         unit_ids = sorted({u for o in group if o.owner_unit_id for u in unit_sets.get(o.owner_unit_id, ())})
-        condition = Q(person_id__in=person_ids) if person_ids else Q(pk__in=[])
-        if unit_ids:
-            condition |= Q(unit_id__in=unit_ids)
         # Only the measures of the group's KPIs: the others would be summed week by week for nothing.
         codes = {c for o in group if (spec := specs.get(o.kpi.code)) for c in spec.formula.measures}
         measure_ids = [pk for pk, code in library.measure_codes.items() if code in codes]
-        rows = (
-            Measurement.objects.filter(condition, date__range=(start, as_of), measure_id__in=measure_ids)
-            .annotate(week=WeekStart("date"))
-            .values("week", "person_id", "unit_id", "measure_id")
-            .annotate(total=Sum("value"))
-            .order_by()
-        )
+        # Units' sums by unit, people's by person: one query grouped by both would return a row per
+        # person of every owner unit's subtree (a department's 500 agents) where a row per unit will do.
+        sums = Measurement.objects.filter(date__range=(start, as_of), measure_id__in=measure_ids).annotate(
+            week=WeekStart("date"))
+        queries = []
+        if unit_ids:
+            queries.append(("unit_id", sums.filter(unit_id__in=unit_ids).values("week", "unit_id", "measure_id")))
+        if person_ids:
+            queries.append(("person_id", sums.filter(person_id__in=person_ids).values("week", "person_id", "measure_id")))
         # weekly[(owner kind, owner id)][week][measure code] = total
         weekly: dict[tuple[str, int], dict[dt.date, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
         unit_owners: dict[int, list[int]] = defaultdict(list)
         for owner, members in unit_sets.items():
             for member in members:
                 unit_owners[member].append(owner)
-        person_set = set(person_ids)
-        for r in rows:
-            code = library.measure_codes.get(r["measure_id"])
-            if code is None:
-                continue
-            week = r["week"].date() if isinstance(r["week"], dt.datetime) else r["week"]
-            keys = [("unit", owner) for owner in unit_owners.get(r["unit_id"], ())]
-            if r["person_id"] in person_set:
-                keys.append(("person", r["person_id"]))
-            for key in keys:
-                bucket = weekly[key][week]
-                bucket[code] = bucket.get(code, 0.0) + r["total"]
+        for by, query in queries:
+            for r in query.annotate(total=Sum("value")).order_by():
+                code = library.measure_codes.get(r["measure_id"])
+                if code is None:
+                    continue
+                week = r["week"].date() if isinstance(r["week"], dt.datetime) else r["week"]
+                if by == "unit_id":
+                    keys = [("unit", owner) for owner in unit_owners.get(r["unit_id"], ())]
+                else:
+                    keys = [("person", r["person_id"])]
+                for key in keys:
+                    bucket = weekly[key][week]
+                    bucket[code] = bucket.get(code, 0.0) + r["total"]
         for o in group:
             spec = specs.get(o.kpi.code) if o.kpi_id else None
             key = ("unit", o.owner_unit_id) if o.owner_unit_id else ("person", o.owner_person_id)
@@ -247,7 +283,11 @@ def objectives_progress(objectives: list[Objective], today: dt.date | None = Non
             else:
                 forecast = forecast_volume(value, o.period_start, as_of, o.due_date)
             higher = spec.thresholds.higher_is_better
-            at_risk = bool(forecast is not None and o.target is not None and worse_than(forecast, o.target, higher))
+            # Ahead of target (the value so far better than it) is not at risk, even on a falling trend.
+            ahead = value is not None and o.target is not None and worse_than(o.target, value, higher)
+            at_risk = bool(
+                forecast is not None and o.target is not None and worse_than(forecast, o.target, higher) and not ahead
+            )
             percent = percent_to_target(value, o.baseline, o.target) if o.baseline is not None and o.target is not None else None
             result[o.pk] = Progress(value, forecast, percent, at_risk, as_of)
     return result

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from scorecard.calculations import parse_number, thresholds_ordered
 from scorecard.models import Kpi, OrgUnit, Person
 
-from scorecard.emails import email_send
+from scorecard.emails import absolute_url, email_send
 
 from .models import Objective, ObjectiveEvent
 from .smart import MISSING_NAMES, blocking, smart_check
@@ -72,8 +72,9 @@ TRANSITIONS = {
     A.RETURN: ((S.PROPOSED,), S.DRAFT, "manager", True),
     A.REJECT: ((S.PROPOSED,), S.CANCELLED, "manager", True),
     A.ACTIVATE: ((S.AGREED,), S.ACTIVE, "manager", False),
-    A.ACHIEVE: ((S.ACTIVE,), S.ACHIEVED, "manager", False),
-    A.MISS: ((S.ACTIVE,), S.MISSED, "manager", False),
+    # An agreed objective never activated is closed too when its period ends.
+    A.ACHIEVE: (Objective.TO_CLOSE, S.ACHIEVED, "manager", False),
+    A.MISS: (Objective.TO_CLOSE, S.MISSED, "manager", False),
     A.CANCEL: ((S.DRAFT, S.PROPOSED, S.AGREED, S.ACTIVE), S.CANCELLED, "manager", True),
 }
 EDITABLE_FIELDS = (
@@ -472,7 +473,7 @@ def objective_revise(
             "objective": objective, "by": user, "reason": reason,
             "changes": [{"field": Objective._meta.get_field(f).verbose_name, "old": old[f], "new": getattr(objective, f)}
                         for f in changes],
-            "url": reverse("objective-detail", args=[objective.pk]),
+            "url": absolute_url(reverse("objective-detail", args=[objective.pk])),
         }
         transaction.on_commit(
             lambda: email_send("objective-revised", ctx, recipients)

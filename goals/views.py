@@ -16,16 +16,22 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from scorecard.forms import form_errors_from
-from scorecard.models import Perspective
+from scorecard.models import Person, Perspective
 from scorecard.units import unit_label
 
 from . import selectors, services
-from .forms import ObjectiveFilterForm, ObjectiveForm, ReviseForm, TransitionForm, objective_initial
+from .forms import (
+    PERIOD_ENDED, ObjectiveFilterForm, ObjectiveForm, ReviseForm, TransitionForm, objective_initial, owner_code_of,
+    owner_options,
+)
+from .cascades import quarter_code
 from .models import Objective, ObjectiveEvent
 from .selectors import objectives_progress
 from .smart import smart_check, smart_check_objective
@@ -42,6 +48,7 @@ ACTION_BUTTONS = {
     "cancel": _("Cancel the objective"),
 }
 PAGE_SIZE = 50
+A_ACHIEVE, A_MISS = ObjectiveEvent.Action.ACHIEVE, ObjectiveEvent.Action.MISS
 # Slots on the detail page that other parts of the goals app fill in.
 DETAIL_SLOTS = ("goals/includes/objective_checkins.html", "goals/includes/objective_factors.html")
 HISTORY_FIELDS = ("title", "result", "kpi", "baseline", "target", "stretch", "completion_criterion",
@@ -72,7 +79,7 @@ def objective_list_page(request: HttpRequest) -> HttpResponse:
     perspectives = list(Perspective.objects.all())
     form = ObjectiveFilterForm(request.GET or None, perspectives=perspectives)
     qs = selectors.objectives_visible(request.user).select_related(
-        "owner_unit", "owner_person", "kpi__perspective"
+        "owner_unit", "owner_person__unit", "kpi__perspective"
     ).order_by("-period_start", "owner_unit__path", "owner_person__employee_code", "id")
     status = 200
     if form.is_bound and not form.is_valid():
@@ -81,19 +88,28 @@ def objective_list_page(request: HttpRequest) -> HttpResponse:
     if data.get("period"):
         start, end = data["period"]
         qs = qs.filter(period_start__lte=end, period_end__gte=start)
-    if data.get("status"):
+    if data.get("status") == PERIOD_ENDED:
+        qs = qs.filter(status__in=Objective.TO_CLOSE, period_end__lt=timezone.localdate())
+    elif data.get("status"):
         qs = qs.filter(status=data["status"])
     if data.get("kind"):
         qs = qs.filter(kind=data["kind"])
     if data.get("perspective"):
         qs = qs.filter(kpi__perspective__code=data["perspective"])
     if data.get("owner"):
-        code = data["owner"].strip()
+        code = owner_code_of(data["owner"])  # "name (code)" as the picker fills it, or a bare code
         qs = qs.filter(Q(owner_unit__code=code) | Q(owner_person__employee_code=code))
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     keep = urlencode({k: v for k, v in request.GET.items() if k != "page" and v})
-    ctx = {"form": form, "page": page, "keep": keep,
-           "rows": [{"o": o, "unit": unit_label(o.kpi.unit) if o.kpi_id else ""} for o in page.object_list]}
+    user = request.user
+    rows = [{"o": o, "unit": unit_label(o.kpi.unit) if o.kpi_id else "",
+             "to_close": o.period_ended and services.is_owners_manager(user, o.owner),
+             "can_cascade": bool(o.owner_unit_id) and o.status != Objective.Status.CANCELLED
+             and services.can_edit_owner(user, o.owner_unit)}
+            for o in page.object_list]
+    ctx = {"form": form, "page": page, "keep": keep, "rows": rows, "owner_options": owner_options(user),
+           "can_templates": user.sees_whole_center or (user.role == Person.Role.MANAGER and bool(user.unit_id)),
+           "tree_url": reverse("cascade-tree")}
     return render(request, "goals/objective_list.html", ctx, status=status)
 
 
@@ -103,7 +119,7 @@ def objective_list_page(request: HttpRequest) -> HttpResponse:
 def _form_page(request, form: ObjectiveForm, objective: Objective | None = None, *, status: int = 200):
     form.is_valid()  # parse what can be parsed, for the SMART check
     smart = smart_check(**form.smart_fields())
-    ctx = {"form": form, "objective": objective, "smart": smart}
+    ctx = {"form": form, "objective": objective, "smart": smart, "owner_options": owner_options(request.user)}
     return render(request, "goals/objective_form.html", ctx, status=status)
 
 
@@ -162,6 +178,19 @@ def objective_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("objective-detail", pk=objective.pk)
     messages.error(request, NOT_SAVED)
     return _form_page(request, form, objective, status=400)
+
+
+@login_required
+def objective_parent_options_fragment(request: HttpRequest) -> HttpResponse:
+    """The parent select's <option>s for the owner and period being typed (?owner=&period_start=&period_end=).
+
+    The objective form asks for them when the owner or the period changes;
+    without JavaScript the "Check (SMART)" button re-renders the form with them.
+    """
+    form = ObjectiveForm(request.GET, user=request.user)
+    selected = request.GET.get("parent", "")
+    return render(request, "goals/includes/parent_options.html",
+                  {"options": form.fields["parent"].choices, "selected": selected})
 
 
 @login_required
@@ -233,8 +262,9 @@ def _detail_ctx(request, objective: Objective, **extra) -> dict:
         "objective": objective,  # for the slots' templates
         "unit": unit_label(objective.kpi.unit) if objective.kpi_id else "",
         "smart": smart_check_objective(objective),
+        # An ended period has its own box with "achieved" / "missed": not offered twice.
         "actions": [{"code": a, "label": ACTION_BUTTONS[a], "comment": a in needs_comment}
-                    for a in actions],
+                    for a in actions if not (objective.period_ended and a in (A_ACHIEVE, A_MISS))],
         "events": objective.events.select_related("by"),
         "history": _history_rows(objective),
         "progress": progress,
@@ -244,6 +274,12 @@ def _detail_ctx(request, objective: Objective, **extra) -> dict:
         "can_revise": services.can_revise(user, objective),
         "slots": [name for name in DETAIL_SLOTS if _available(name)],
         "transition_form": TransitionForm(),
+        # Links onward: the cascade (a unit's objective, for whoever sets that unit's objectives), the tree, templates.
+        "can_cascade": bool(objective.owner_unit_id) and objective.status != Objective.Status.CANCELLED
+        and services.can_edit_owner(user, objective.owner_unit),
+        "can_templates": user.sees_whole_center or (user.role == Person.Role.MANAGER and bool(user.unit_id)),
+        "can_close": objective.period_ended and services.is_owners_manager(user, objective.owner),
+        "tree_url": reverse("cascade-tree") + "?" + urlencode({"period": quarter_code(objective.period_start)}),
     }
     ctx.update(extra)
     return ctx

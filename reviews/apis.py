@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from scorecard.apis import _drf_error
 from scorecard.models import OrgUnit
 
-from . import selectors, services
+from . import closing, selectors, services
 from .models import Appraisal, FeedbackTemplate, ReviewCycle, default_scale
 
 UNKNOWN_UNITS = _("Unknown unit codes: %(codes)s.")
@@ -78,6 +78,10 @@ class CycleOutputSerializer(serializers.ModelSerializer):
     guideline = serializers.DictField(child=serializers.FloatField(), read_only=True,
                                       help_text="Grade → the most a unit may hold of it, in %.")
     phase = serializers.CharField(read_only=True, help_text=f"One of: {PHASES}.")
+    closed_early_from = serializers.CharField(
+        read_only=True, help_text="The phase an early close cut short (before calibration); empty otherwise.",
+    )
+    close_reason = serializers.CharField(read_only=True, help_text="HR's written reason for an early close.")
 
     class Meta:
         model = ReviewCycle
@@ -88,6 +92,7 @@ class CycleOutputSerializer(serializers.ModelSerializer):
             "self_assessment_due", "feedback_due", "appraisal_due", "calibration_due",
             "phase", "gate_rule", "guideline", "anonymity_threshold", "max_requests_per_rater",
             "feedback_template", "questionnaire", "created_at", "launched_at", "closed_at",
+            "closed_early_from", "close_reason",
         ]
 
     @extend_schema_field(GateRuleSerializer(allow_null=True))
@@ -322,3 +327,96 @@ class CycleAppraisalListApi(ListAPIView):
             return Appraisal.objects.none()
         cycle = selectors.cycle_get(self.request.user, self.kwargs["pk"])
         return selectors.cycle_appraisals(self.request.user, cycle)
+
+
+# ------------------------------------------------------- remind the late now
+
+
+class ReminderRunSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    requested_at = serializers.DateTimeField()
+    requested_by = serializers.CharField(source="requested_by.employee_code", allow_null=True, default=None)
+    planned_reminders = serializers.IntegerField(help_text="Late parts to remind of, when pressed.")
+    planned_emails = serializers.IntegerField(help_text="People to e-mail (one e-mail each), when pressed.")
+    finished = serializers.SerializerMethodField(help_text="False while the background job is sending.")
+    finished_at = serializers.DateTimeField(allow_null=True)
+    sent_reminders = serializers.IntegerField()
+    sent_emails = serializers.IntegerField()
+    skipped_reminders = serializers.IntegerField(help_text="Already reminded within REVIEW_REMIND_NOW_HOURS.")
+    failed_emails = serializers.IntegerField(help_text="Refused by the mail server; pressing again retries them.")
+
+    class Meta:
+        ref_name = "ReviewReminderRun"
+
+    def get_finished(self, run) -> bool:
+        return run.finished_at is not None
+
+
+class RemindPlanSerializer(serializers.Serializer):
+    self_assessment = serializers.IntegerField(help_text="Late self-assessments: one reminder to each appraisee.")
+    appraisal = serializers.IntegerField(help_text="Late manager appraisals, reminded to their managers.")
+    managers = serializers.IntegerField(help_text="Managers among the recipients.")
+    emails = serializers.IntegerField(help_text="E-mails to send: one per recipient, listing their late parts.")
+    skipped = serializers.IntegerField(help_text="Late parts reminded within REVIEW_REMIND_NOW_HOURS: not sent again.")
+    unreachable = serializers.IntegerField(help_text="Late parts with nobody to write to (no manager, no e-mail address, inactive).")
+
+    class Meta:
+        ref_name = "ReviewRemindPlan"
+
+
+class RemindLateSerializer(serializers.Serializer):
+    refusal = serializers.CharField(allow_null=True, help_text="Why nobody can be reminded in this cycle now.")
+    plan = RemindPlanSerializer()
+    last_run = ReminderRunSerializer(allow_null=True)
+
+    class Meta:
+        ref_name = "ReviewRemindLate"
+
+
+def _cycle_for_reminder(user, pk: int) -> ReviewCycle:
+    """The cycle, for a user who may close it (HR, superusers); 404 otherwise, as the close API answers."""
+    if not closing.user_can_close(user):
+        raise Http404
+    return selectors.cycle_get(user, pk)
+
+
+class CycleRemindLateApi(APIView):
+    """Remind everyone late now (HR only): GET says whom it would e-mail, POST sends in the background (202).
+
+    A late self-assessment is reminded to the appraisee, a late manager appraisal
+    to the manager, one e-mail per person; a part reminded within
+    REVIEW_REMIND_NOW_HOURS is not sent again. Draft, closing and closed cycles
+    answer 400, as does a press while one is still sending or with nobody to remind.
+    """
+
+    @extend_schema(responses={200: RemindLateSerializer, 404: NOT_VISIBLE})
+    def get(self, request, pk: int):
+        cycle = _cycle_for_reminder(request.user, pk)
+        return Response(RemindLateSerializer(_remind_state(cycle)).data)
+
+    @extend_schema(
+        request=None,
+        responses={202: ReminderRunSerializer, 400: OpenApiResponse(description="Refused: the message says why."),
+                   404: NOT_VISIBLE},
+    )
+    def post(self, request, pk: int):
+        cycle = _cycle_for_reminder(request.user, pk)
+        try:
+            run = closing.late_reminders_start(user=request.user, cycle=cycle)
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        run.refresh_from_db()  # finished already if the worker (or eager mode) was quick
+        return Response(ReminderRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+def _remind_state(cycle: ReviewCycle) -> dict:
+    plan = closing.late_reminders_plan(cycle)
+    return {
+        "refusal": closing.remind_now_refusal(cycle),
+        "plan": {
+            "self_assessment": plan.reminders["self_assessment"], "appraisal": plan.reminders["appraisal"],
+            "managers": plan.managers, "emails": plan.emails, "skipped": plan.skipped,
+            "unreachable": plan.unreachable,
+        },
+        "last_run": closing.reminder_run_latest(cycle),
+    }

@@ -34,6 +34,11 @@ def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
 
+def _fmt_actual(value: float | None) -> str:
+    """An actual result as a person reads it: at most two decimals (75.3529 → "75.35")."""
+    return "" if value is None else f"{round(value, 2):g}"
+
+
 class SelfAssessmentForm(forms.Form):
     """Per objective: actual result, self-rating, comment; then the written report (书面报告)."""
 
@@ -50,12 +55,19 @@ class SelfAssessmentForm(forms.Form):
         self.ratings = ratings
         for r in ratings:
             self.fields[f"o{r.objective_id}_actual"] = forms.CharField(
-                label=_("Actual result"), required=False, max_length=32, initial=_fmt(r.actual),
+                label=_("Actual result"), required=False, max_length=32, initial=_fmt_actual(r.actual),
                 widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 7}),
             )
             self.fields[f"o{r.objective_id}_self_rating"] = _rating_field(_("Self-rating"))
             self.fields[f"o{r.objective_id}_self_rating"].initial = _fmt(r.self_rating)
             self.fields[f"o{r.objective_id}_self_comment"] = _text(_("Comment"), rows=2, initial=r.self_comment)
+
+    REPORT_FIELDS = ("achievements", "difficulties", "help_wanted")
+
+    def report_fields(self):
+        """The written report, below the objectives' table (each field is rendered once: a browser sends
+        every input it finds, and a second empty copy of a rating would replace the one typed)."""
+        return [self[n] for n in self.REPORT_FIELDS]
 
     def rows(self):
         return [
@@ -66,15 +78,16 @@ class SelfAssessmentForm(forms.Form):
 
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
+        objectives = {}
+        for r in self.ratings:
+            values = {"self_rating": data[f"o{r.objective_id}_self_rating"],
+                      "self_comment": data[f"o{r.objective_id}_self_comment"]}
+            # The actual as shown (rounded) and left as it was keeps its stored precision.
+            if data[f"o{r.objective_id}_actual"].strip() != _fmt_actual(r.actual):
+                values["actual"] = data[f"o{r.objective_id}_actual"]
+            objectives[r.objective_id] = values
         return {
-            "objectives": {
-                r.objective_id: {
-                    "actual": data[f"o{r.objective_id}_actual"],
-                    "self_rating": data[f"o{r.objective_id}_self_rating"],
-                    "self_comment": data[f"o{r.objective_id}_self_comment"],
-                }
-                for r in self.ratings
-            },
+            "objectives": objectives,
             "achievements": data["achievements"], "difficulties": data["difficulties"],
             "help_wanted": data["help_wanted"],
         }
@@ -152,7 +165,7 @@ class InterviewForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.drafts = list(appraisal.next_objectives or [])
         count = min(len(self.drafts) + BLANK_DRAFT_ROWS, MAX_NEXT_OBJECTIVES)
-        kpi_choices = [("", "—")] + [(k.code, f"{k.code} · {k.label}") for k in Kpi.objects.order_by("order", "code")]
+        kpi_choices = [("", "—")] + [(k.code, k.label) for k in Kpi.objects.order_by("order", "code")]
         for i in range(count):
             d = self.drafts[i] if i < len(self.drafts) else {}
             self.fields[f"n{i}_title"] = forms.CharField(label=_("Title"), required=False, max_length=200,

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from scorecard.forms import form_errors_from
 
 from . import appraisals as svc
+from . import selectors
 from .appraisal_forms import AcknowledgeForm, InterviewForm, ManagerAppraisalForm, SelfAssessmentForm
 from .models import Appraisal, ReviewCycle
 
@@ -88,6 +89,9 @@ def _detail(request: HttpRequest, a: Appraisal, *, bound: dict | None = None, st
         "competencies": competencies, "scale": sorted(a.cycle.scale, key=lambda g: -float(g["min"])),
         "contract": snapshot.get("contract"), "is_appraisee": svc.is_appraisee(user, a),
         "is_appraiser": svc.is_appraiser(user, a),
+        # Names, not codes, in the reader's language (a query each, only when there is one to name).
+        "gate_measure": selectors.gate_measure_label(a.cycle.gate_rule) if show_manager and a.gate_applied else "",
+        "next_objectives": selectors.next_objectives_named(a),
     }
     # A refused form is shown again with its messages even when the part is no longer editable.
     if bound.get("self") or _may_self_edit(user, a):
@@ -219,4 +223,7 @@ def appraisal_acknowledge_page(request: HttpRequest, pk: int) -> HttpResponse:
 def my_appraisals_page(request: HttpRequest) -> HttpResponse:
     """The user's own appraisals and those they must appraise (2 queries)."""
     own, to_appraise = svc.appraisals_mine(request.user)
-    return render(request, "reviews/appraisal_mine.html", {"own": own, "to_appraise": to_appraise})
+    # Only those who write appraisals see that section: managers, and anyone named manager on one.
+    writes = bool(to_appraise) or request.user.role == request.user.Role.MANAGER
+    return render(request, "reviews/appraisal_mine.html",
+                  {"own": own, "to_appraise": to_appraise, "writes_appraisals": writes})

@@ -13,6 +13,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -38,6 +40,30 @@ def _cycle_for_calibrator(user, pk: int) -> ReviewCycle:
     if cycle is None:
         raise Http404
     return cycle
+
+
+def _grade_options(scale: list[dict], selected: str) -> str:
+    return format_html_join(
+        "", '<option value="{}"{}>{} · {}</option>',
+        ((g.get("grade"), mark_safe(" selected") if str(g.get("grade")) == selected else "", g.get("grade"),
+          g.get("label", "")) for g in scale),
+    )
+
+
+def _prepare_rows(distribution: calibration.Distribution, failed: dict | None) -> None:
+    """Give each person's row its grade <option>s (the grade they hold, or the one just refused, selected).
+
+    A row per appraisal, 165 and more in a cycle: the options are built once per
+    selected grade here rather than by a template loop in every row, which was
+    most of the page's time.
+    """
+    options: dict[str, str] = {}
+    for a in distribution.overall.people:
+        a.failed = failed is not None and failed["id"] == a.pk
+        selected = failed["grade"] if a.failed else a.calibrated_grade
+        if selected not in options:
+            options[selected] = _grade_options(distribution.grades, selected)
+        a.grade_options = options[selected]
 
 
 @login_required
@@ -69,6 +95,7 @@ def cycle_calibration_page(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, CALIBRATION_CLEARED % {"person": person})
             return redirect(reverse("cycle-calibration", args=[cycle.pk]) + f"#appraisal-{appraisal.pk}")
     distribution = calibration.calibration_distribution(cycle, Appraisal.objects.all())
+    _prepare_rows(distribution, failed)
     ctx = {
         "cycle": cycle,
         "distribution": distribution,

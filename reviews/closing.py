@@ -12,7 +12,10 @@ and the results do not depend on how the work was split.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import smtplib
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -22,12 +25,16 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from scorecard.emails import email_send
+from scorecard.emails import absolute_url, email_send
 from scorecard.models import Measurement
 
-from . import scoring
+from . import scoring, selectors
 from .feedback import feedback_scores, requests_close
-from .models import Appraisal, AppraisalReminder, CompetencyRating, FeedbackRequest, ObjectiveRating, ReviewCycle
+from .models import (
+    Appraisal, AppraisalReminder, CompetencyRating, FeedbackRequest, ObjectiveRating, ReminderRun, ReviewCycle,
+)
+
+logger = logging.getLogger(__name__)
 
 
 Phase = ReviewCycle.Phase
@@ -37,6 +44,12 @@ FS = FeedbackRequest.Status
 CLOSE_NOT_ALLOWED = _("Only HR may close a review cycle.")
 CLOSE_NOT_LAUNCHED = _("This cycle has not been launched: there is nothing to close.")
 CLOSE_ALREADY = _("This cycle is already closing or closed.")
+CLOSE_EARLY_NEEDS_REASON = _(
+    "The cycle has not reached its calibration phase: closing it now is an override and needs a written reason."
+)
+
+# Closing in these phases cuts the cycle short: people are still writing their parts.
+EARLY_CLOSE_PHASES = (Phase.SELF_ASSESSMENT, Phase.FEEDBACK, Phase.APPRAISAL)
 
 # Each timed phase, the field holding its deadline, and the phase that follows it.
 DEADLINES = {
@@ -162,7 +175,7 @@ def reminders_send(*, now: dt.datetime | None = None, hours_before: float | None
                 "appraisee_name": appraisal.person.name,
                 "for_self": role == "person",
                 "due": getattr(appraisal.cycle, due_field),
-                "url": _appraisal_url(appraisal.pk, role),
+                "url": absolute_url(_appraisal_url(appraisal.pk, role)),
             }
             try:
                 with transaction.atomic():
@@ -174,12 +187,236 @@ def reminders_send(*, now: dt.datetime | None = None, hours_before: float | None
     return sent
 
 
+# ------------------------------------------------- HR's "Remind the late ones now"
+
+REMIND_NOW_NOT_ALLOWED = _("Only HR may remind the late ones.")
+REMIND_NOW_DRAFT = _("This cycle has not been launched: nobody can be late yet.")
+REMIND_NOW_OVER = _("This cycle is closing or closed: reminders can no longer be sent.")
+REMIND_NOW_RUNNING = _("Reminders for this cycle are already being sent.")
+REMIND_NOW_NOBODY = _("Nobody to remind: every late part was reminded in the last %(hours)s h, or nobody is late.")
+# A run still unfinished this long after it started is taken as lost (its worker died): a redelivery may run it again.
+REMIND_NOW_STALE_MINUTES = 10
+
+# The late-list key of selectors.cycle_late → (who writes the part, the reminder's phase, as the beat records it).
+LATE_PARTS = {
+    "self_assessment": ("person", Phase.SELF_ASSESSMENT),
+    "appraisal": ("manager", Phase.APPRAISAL),
+}
+
+
+def remind_now_window() -> dt.timedelta:
+    """How long a reminder (the beat's or HR's) keeps HR's button from sending the same one again."""
+    return dt.timedelta(hours=float(getattr(settings, "REVIEW_REMIND_NOW_HOURS", 1)))
+
+
+def remind_now_refusal(cycle: ReviewCycle) -> str | None:
+    """Why the late cannot be reminded in this cycle now, or None."""
+    if cycle.phase == Phase.DRAFT or cycle.launched_at is None:
+        return str(REMIND_NOW_DRAFT)
+    if cycle.phase in (Phase.CLOSING, Phase.CLOSED):
+        return str(REMIND_NOW_OVER)
+    return None
+
+
+@dataclass
+class LatePart:
+    appraisal: Appraisal
+    role: str  # "person" (their self-assessment) or "manager" (the appraisal they write)
+    phase: str
+
+
+@dataclass
+class LateReminderPlan:
+    """Who "Remind the late ones now" would e-mail, and about which late parts (one e-mail per recipient)."""
+
+    by_recipient: dict[int, list[LatePart]] = field(default_factory=dict)
+    recipients: dict = field(default_factory=dict)  # id → Person
+    reminders: dict[str, int] = field(default_factory=lambda: {key: 0 for key in LATE_PARTS})
+    people: dict[str, set] = field(default_factory=lambda: {key: set() for key in LATE_PARTS})
+    skipped: int = 0  # reminded less than REVIEW_REMIND_NOW_HOURS ago
+    unreachable: int = 0  # nobody to write to: no manager, no e-mail address, or no longer active
+
+    @property
+    def total_reminders(self) -> int:
+        return sum(self.reminders.values())
+
+    @property
+    def emails(self) -> int:
+        return len(self.by_recipient)
+
+    @property
+    def self_people(self) -> int:
+        return len(self.people["self_assessment"])
+
+    @property
+    def managers(self) -> int:
+        return len(self.people["appraisal"])
+
+
+def late_reminders_plan(cycle: ReviewCycle, *, now: dt.datetime | None = None) -> LateReminderPlan:
+    """Plan the reminders to everyone late now: the appraisee for a late self-assessment, the manager for
+    a late manager appraisal; less the parts reminded within REVIEW_REMIND_NOW_HOURS.
+
+    The late are those of the cycle page's late list (selectors.cycle_late), open appraisals only.
+    Queries: 2 (the late appraisals with appraisee and manager; the recent reminders), whatever the size.
+    """
+    now = now or timezone.now()
+    plan = LateReminderPlan()
+    if remind_now_refusal(cycle):
+        return plan
+    late = selectors.cycle_late(cycle, Appraisal.objects.filter(status=Appraisal.Status.OPEN), now)
+    if not any(late.values()):
+        return plan
+    recent = set(
+        AppraisalReminder.objects.filter(appraisal__cycle=cycle, sent_at__gt=now - remind_now_window())
+        .values_list("appraisal_id", "phase", "recipient_id")
+    )
+    for key, (role, phase) in LATE_PARTS.items():
+        for appraisal in late[key]:
+            recipient = getattr(appraisal, role)
+            if recipient is None or not recipient.is_active or not recipient.email:
+                plan.unreachable += 1
+            elif (appraisal.pk, phase, recipient.pk) in recent:
+                plan.skipped += 1
+            else:
+                plan.reminders[key] += 1
+                plan.people[key].add(recipient.pk)
+                plan.recipients[recipient.pk] = recipient
+                plan.by_recipient.setdefault(recipient.pk, []).append(LatePart(appraisal, role, phase))
+    return plan
+
+
+@transaction.atomic
+def late_reminders_start(*, user, cycle: ReviewCycle) -> ReminderRun:
+    """Record HR's "Remind the late ones now" with what it plans, and send in the background once committed.
+
+    Refused (ValidationError) for anyone but HR, for a draft, closing or closed
+    cycle, while an earlier press is still sending, and when nobody is left to
+    remind. Two presses at once may both start: the reminders themselves are
+    claimed one by one (see _reminder_claim), so nobody gets the same one twice.
+    """
+    from .tasks import remind_late_task  # tasks imports this module
+
+    if not user_can_close(user):
+        raise ValidationError(str(REMIND_NOW_NOT_ALLOWED))
+    refusal = remind_now_refusal(cycle)
+    if refusal:
+        raise ValidationError(refusal)
+    now = timezone.now()
+    if ReminderRun.objects.filter(
+        cycle=cycle, finished_at__isnull=True, requested_at__gt=now - dt.timedelta(minutes=REMIND_NOW_STALE_MINUTES)
+    ).exists():
+        raise ValidationError(str(REMIND_NOW_RUNNING))
+    plan = late_reminders_plan(cycle, now=now)
+    if not plan.total_reminders:
+        raise ValidationError(str(REMIND_NOW_NOBODY % {"hours": _hours(remind_now_window())}))
+    run = ReminderRun.objects.create(
+        cycle=cycle, requested_by=user, planned_reminders=plan.total_reminders, planned_emails=plan.emails
+    )
+    transaction.on_commit(lambda: remind_late_task.delay(run.pk))
+    return run
+
+
+def _hours(window: dt.timedelta) -> str:
+    hours = window.total_seconds() / 3600
+    return f"{hours:g}"
+
+
+def _reminder_claim(*, appraisal_id: int, phase: str, recipient_id: int, now: dt.datetime, cutoff: dt.datetime) -> bool:
+    """Claim the reminder of this part for this recipient; False if it was sent after `cutoff` (by anyone).
+
+    The reminder row is unique per (appraisal, phase, recipient): an old one is
+    claimed by a conditional UPDATE of its time, a missing one by the INSERT.
+    Two senders at once: one wins the row, the other's UPDATE matches nothing
+    (the time is recent) and its INSERT hits the unique constraint.
+    """
+    if AppraisalReminder.objects.filter(
+        appraisal_id=appraisal_id, phase=phase, recipient_id=recipient_id, sent_at__lte=cutoff
+    ).update(sent_at=now):
+        return True
+    try:
+        with transaction.atomic():
+            AppraisalReminder.objects.create(appraisal_id=appraisal_id, phase=phase, recipient_id=recipient_id)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _late_email_ctx(cycle: ReviewCycle, recipient, parts: list[LatePart]) -> dict:
+    own = next((p for p in parts if p.role == "person"), None)
+    return {
+        "cycle": cycle,
+        "recipient_name": recipient.name,
+        "self_due": cycle.self_assessment_due,
+        "appraisal_due": cycle.appraisal_due,
+        "self_url": absolute_url(_appraisal_url(own.appraisal.pk, "person")) if own else "",
+        "appraisals": [
+            {"name": p.appraisal.person.name, "code": p.appraisal.person.employee_code,
+             "url": absolute_url(_appraisal_url(p.appraisal.pk, "manager"))}
+            for p in parts if p.role == "manager"
+        ],
+    }
+
+
+def late_reminders_send(*, run_id: int, now: dt.datetime | None = None) -> ReminderRun | None:
+    """Send the reminders of HR's press `run_id`: one e-mail per recipient listing their late parts.
+
+    The run is claimed by a conditional UPDATE (None: done, or another worker
+    has it). The late are planned again now (someone may have submitted since
+    the press). Each recipient's parts are claimed and their e-mail sent in one
+    savepoint: if the mail server refuses, the claims are rolled back, the
+    e-mail is counted as failed and the next press tries again.
+    """
+    now = now or timezone.now()
+    stale = now - dt.timedelta(minutes=REMIND_NOW_STALE_MINUTES)
+    if not ReminderRun.objects.filter(pk=run_id, finished_at__isnull=True).filter(
+        Q(started_at__isnull=True) | Q(started_at__lt=stale)
+    ).update(started_at=now):
+        return None
+    run = ReminderRun.objects.select_related("cycle").get(pk=run_id)
+    cycle = run.cycle
+    plan = late_reminders_plan(cycle, now=now)  # empty if the cycle closed meanwhile
+    cutoff = now - remind_now_window()
+    counts = {"sent_reminders": 0, "sent_emails": 0, "skipped_reminders": plan.skipped, "failed_emails": 0}
+    for recipient_id, parts in plan.by_recipient.items():
+        recipient = plan.recipients[recipient_id]
+        claimed: list[LatePart] = []
+        try:
+            with transaction.atomic():
+                claimed = [p for p in parts if _reminder_claim(
+                    appraisal_id=p.appraisal.pk, phase=p.phase, recipient_id=recipient_id, now=now, cutoff=cutoff
+                )]
+                if claimed:
+                    email_send("review-late-reminder", _late_email_ctx(cycle, recipient, claimed), [recipient.email])
+        except (smtplib.SMTPException, OSError):
+            logger.exception("reminder run %s: the e-mail to %s could not be sent", run_id, recipient.employee_code)
+            counts["failed_emails"] += 1
+            counts["skipped_reminders"] += len(parts) - len(claimed)
+            continue
+        counts["skipped_reminders"] += len(parts) - len(claimed)  # another press got there first
+        if claimed:
+            counts["sent_emails"] += 1
+            counts["sent_reminders"] += len(claimed)
+    ReminderRun.objects.filter(pk=run_id).update(finished_at=timezone.now(), **counts)
+    run.refresh_from_db()
+    return run
+
+
+def reminder_run_latest(cycle: ReviewCycle) -> ReminderRun | None:
+    """HR's latest press of "Remind the late ones now" in this cycle, with who pressed (1 query)."""
+    return (
+        ReminderRun.objects.filter(cycle=cycle).select_related("requested_by").order_by("-requested_at", "-pk").first()
+    )
+
+
 # ------------------------------------------------------------------- close
 
 
-def cycle_close_start(*, user, cycle: ReviewCycle) -> bool:
+def cycle_close_start(*, user, cycle: ReviewCycle, reason: str = "") -> bool:
     """Start closing a launched cycle (HR's Close button); return False if it was already closing or closed.
 
+    Before the calibration phase the close is an override: it needs `reason`,
+    which is kept on the cycle with the phase it cut short and who closed it.
     The phase moves to "closing" by a conditional UPDATE, so pressing twice,
     or the button and the calibration deadline together, start one close; the
     task is dispatched once that is committed.
@@ -188,27 +425,50 @@ def cycle_close_start(*, user, cycle: ReviewCycle) -> bool:
         raise ValidationError(str(CLOSE_NOT_ALLOWED))
     if cycle.phase == Phase.DRAFT or cycle.launched_at is None:
         raise ValidationError(str(CLOSE_NOT_LAUNCHED))
-    return _close_start(cycle)
+    return _close_start(cycle, user=user, reason=reason)
+
+
+def close_is_early(cycle: ReviewCycle) -> bool:
+    """Closing now would cut the cycle short (before its calibration phase)."""
+    return cycle.phase in EARLY_CLOSE_PHASES
 
 
 @transaction.atomic
-def _close_start(cycle: ReviewCycle, *, expected_phase: str | None = None) -> bool:
+def _close_start(cycle: ReviewCycle, *, expected_phase: str | None = None, user=None, reason: str = "") -> bool:
     from .tasks import close_cycle_task  # tasks imports this module
 
     phases = [expected_phase] if expected_phase else list(ReviewCycle.TIMED_PHASES)
+    # The phase as it is now (the row locked on PostgreSQL): whether the close is early is decided on it,
+    # not on a copy read before the deadline moved the cycle on.
+    current = (
+        ReviewCycle.objects.select_for_update().filter(pk=cycle.pk, launched_at__isnull=False)
+        .values_list("phase", flat=True).first()
+    )
+    if current not in phases:
+        return False
+    reason = (reason or "").strip()
+    early = current in EARLY_CLOSE_PHASES
+    if early and not reason:
+        raise ValidationError({"reason": [str(CLOSE_EARLY_NEEDS_REASON)]})
     now = timezone.now()
     started = (
-        ReviewCycle.objects.filter(pk=cycle.pk, phase__in=phases, launched_at__isnull=False)
+        ReviewCycle.objects.filter(pk=cycle.pk, phase=current, launched_at__isnull=False)
         .update(
             phase=Phase.CLOSING,
             closing_started_at=now,
             closing_total=Appraisal.objects.filter(cycle_id=cycle.pk).count(),
             closing_done=Appraisal.objects.filter(cycle_id=cycle.pk, status=Appraisal.Status.CLOSED).count(),
+            closing_started_by=user,
+            closed_early_from=current if early else "",
+            close_reason=reason if early else "",
         )
     )
     if not started:
         return False
-    cycle.refresh_from_db(fields=["phase", "closing_started_at", "closing_total", "closing_done"])
+    cycle.refresh_from_db(fields=[
+        "phase", "closing_started_at", "closing_total", "closing_done", "closing_started_by",
+        "closed_early_from", "close_reason",
+    ])
     transaction.on_commit(lambda: close_cycle_task.delay(cycle.pk))
     return True
 
@@ -436,4 +696,6 @@ def close_progress(cycle: ReviewCycle) -> dict:
         "closing_started_at": cycle.closing_started_at,
         "closed_at": cycle.closed_at,
         "summary": cycle.summary if cycle.phase == Phase.CLOSED else None,
+        "closed_early_from": cycle.closed_early_from,
+        "close_reason": cycle.close_reason,
     }

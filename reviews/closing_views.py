@@ -21,12 +21,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from scorecard.apis import _drf_error
+from scorecard.forms import form_errors_from
 
-from . import closing
+from . import closing, selectors
+from .forms import CycleCloseForm
 from .models import ReviewCycle
 
 CLOSE_STARTED = _("Closing “%(name)s”: the appraisals are being frozen in the background.")
 CLOSE_NOT_STARTED = _("“%(name)s” is already closing or closed.")
+CLOSE_REFUSED = _("The cycle was not closed.")
 NOT_VISIBLE = OpenApiResponse(description="Unknown, or not visible to the caller.")
 
 
@@ -52,26 +55,42 @@ def _cycle_for_viewer(user, pk: int) -> ReviewCycle:
 
 @login_required
 def cycle_close_page(request: HttpRequest, pk: int) -> HttpResponse:
-    """GET: the Close button with what it does, or the progress; POST: start the close."""
+    """GET: what closing does and what is still missing, to confirm (or the progress); POST: start the close.
+
+    Before the calibration phase the close is an override: refused (400, the
+    message next to the field) without a written reason. Queries: the cycle,
+    and before the close the two counts of selectors.cycle_close_check.
+    """
     cycle = _cycle_for_closer(request.user, pk)
-    if request.method == "POST":
+    early = closing.close_is_early(cycle)
+    form = CycleCloseForm(request.POST if request.method == "POST" else None, early=early)
+    status = 200
+    if request.method == "POST" and not form.is_valid():
+        messages.error(request, CLOSE_REFUSED)
+        status = 400
+    elif request.method == "POST":
         try:
-            started = closing.cycle_close_start(user=request.user, cycle=cycle)
+            started = closing.cycle_close_start(user=request.user, cycle=cycle, reason=form.cleaned_data["reason"])
         except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
+            form_errors_from(form, exc)
+            messages.error(request, CLOSE_REFUSED)
+            status = 400
         else:
             if started:
                 messages.success(request, CLOSE_STARTED % {"name": cycle.name})
             else:
                 messages.info(request, CLOSE_NOT_STARTED % {"name": cycle.name})
-        return redirect(reverse("cycle-close", args=[cycle.pk]))
+            return redirect(reverse("cycle-close", args=[cycle.pk]))
+    can_start = cycle.phase in ReviewCycle.TIMED_PHASES and cycle.launched_at is not None
     ctx = {
         "cycle": cycle,
         "progress": closing.close_progress(cycle),
-        "can_start": cycle.phase in ReviewCycle.TIMED_PHASES and cycle.launched_at is not None,
+        "can_start": can_start,
+        "early": early,
+        "check": selectors.cycle_close_check(cycle) if can_start else None,
+        "form": form,
     }
-    return render(request, "reviews/closing_page.html", ctx)
+    return render(request, "reviews/closing_page.html", ctx, status=status)
 
 
 @xframe_options_sameorigin  # shown in an iframe of the close page (the default X-Frame-Options is DENY)
@@ -91,16 +110,33 @@ class CloseProgressOutputSerializer(serializers.Serializer):
     closing_started_at = serializers.DateTimeField(allow_null=True)
     closed_at = serializers.DateTimeField(allow_null=True)
     summary = serializers.JSONField(allow_null=True)
+    closed_early_from = serializers.CharField(help_text="The phase an early close cut short; empty otherwise.")
+    close_reason = serializers.CharField(help_text="HR's written reason for an early close.")
 
 
 class CycleCloseApi(APIView):
-    """Start closing a cycle (HR only); 202 with the progress, also when it was already closing."""
+    """Start closing a cycle (HR only); 202 with the progress, also when it was already closing.
 
-    @extend_schema(request=None, responses={202: CloseProgressOutputSerializer, 404: NOT_VISIBLE})
+    Before the calibration phase the close is an override and needs a written
+    `reason` (400 with the message on "reason" without it).
+    """
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(
+            required=False, allow_blank=True, max_length=2000,
+            help_text="Why the cycle closes before its calibration phase (required then).",
+        )
+
+        class Meta:
+            ref_name = "CycleCloseInput"
+
+    @extend_schema(request=InputSerializer, responses={202: CloseProgressOutputSerializer, 404: NOT_VISIBLE})
     def post(self, request, pk: int):
         cycle = _cycle_for_closer(request.user, pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
         try:
-            closing.cycle_close_start(user=request.user, cycle=cycle)
+            closing.cycle_close_start(user=request.user, cycle=cycle, reason=data.validated_data.get("reason", ""))
         except ValidationError as exc:
             raise _drf_error(exc) from exc
         cycle.refresh_from_db()

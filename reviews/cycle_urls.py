@@ -10,6 +10,7 @@ urlpatterns = [
     path("cycles/<int:pk>/", views.cycle_detail_page, name="cycle-detail"),
     path("cycles/<int:pk>/edit/", views.cycle_edit_page, name="cycle-edit"),
     path("cycles/<int:pk>/launch/", views.cycle_launch_page, name="cycle-launch"),
+    path("cycles/<int:pk>/remind-late/", views.cycle_remind_late_page, name="cycle-remind-late"),
     path("cycles/<int:pk>/appraisals/", views.cycle_appraisals_page, name="appraisal-list"),
     path("cycles/<int:pk>/calibration/", calibration_views.cycle_calibration_page, name="cycle-calibration"),
 ]
@@ -18,6 +19,7 @@ api_urlpatterns = [
     path("cycles/<int:pk>/", apis.CycleDetailApi.as_view(), name="api-cycle-detail"),
     path("cycles/<int:pk>/launch/", apis.CycleLaunchApi.as_view(), name="api-cycle-launch"),
     path("cycles/<int:pk>/completion/", apis.CycleCompletionApi.as_view(), name="api-cycle-completion"),
+    path("cycles/<int:pk>/remind-late/", apis.CycleRemindLateApi.as_view(), name="api-cycle-remind-late"),
     path("cycles/<int:pk>/appraisals/", apis.CycleAppraisalListApi.as_view(), name="api-cycle-appraisals"),
     path("cycles/<int:pk>/calibration/", calibration_views.CycleCalibrationApi.as_view(), name="api-cycle-calibration"),
     path(

@@ -352,6 +352,9 @@ def load_reviews_demo(*, today: dt.date, log: Callable[[str], None] = lambda mes
         demo_agent = next(iter(_first_agents(closed)), None)
         _feedback_answer(closed, feedback_rng, closed=True, everyone_about=demo_agent and demo_agent.pk)
         _closed_cycle_run(closed, hr, competencies, random.Random(22), whole=demo_agent and demo_agent.pk)
+        # Past the appraisal deadline: calibration, then HR closed it (the beat's move, then the button).
+        ReviewCycle.objects.filter(pk=closed.pk).update(phase=ReviewCycle.Phase.CALIBRATION)
+        closed.phase = ReviewCycle.Phase.CALIBRATION
         closing.cycle_close_start(user=hr, cycle=closed)
         closing.close_cycle(cycle_id=closed.pk)
         # It ran the quarter after its period: its moments and deadlines are history.

@@ -22,5 +22,6 @@ from .documents import appraisal_filename, appraisal_pdf
 def appraisal_pdf_page(request: HttpRequest, pk: int) -> HttpResponse:
     """The appraisal as a PDF in the reader's language, or the one asked for with ?lang=en|zh-hans."""
     appraisal = svc.appraisal_get(request.user, pk)
-    data = appraisal_pdf(appraisal, language=document_language(request), viewer=request.user)
-    return pdf_response(data, appraisal_filename(appraisal))
+    language = document_language(request)
+    data = appraisal_pdf(appraisal, language=language, viewer=request.user)
+    return pdf_response(data, appraisal_filename(appraisal, language))

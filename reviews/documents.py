@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 
 from django.utils import translation
+from django.utils.text import slugify
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -31,6 +32,7 @@ from scorecard.calculations import KpiSpec, PerspectiveSpec, Thresholds, build_s
 from scorecard.charts import sparkline_svg
 from scorecard.models import Measure, Person
 from scorecard.pdf import document_html, html_to_pdf, svg_data_uri
+from scorecard.periods import quarter_of
 from scorecard.selectors import Library, Subject, library_load, measure_sums, subject_for_unit, weekly_values
 from scorecard.units import unit_label
 
@@ -38,6 +40,7 @@ from . import appraisals as svc
 from . import scoring
 from .feedback import feedback_results, results_table
 from .models import Appraisal
+from .selectors import gate_measure_label, next_objectives_named
 
 APPRAISAL_TEMPLATE = "reviews/pdf/appraisal.html"
 P = Appraisal.Part
@@ -58,9 +61,22 @@ def _safe(part: str) -> str:
     return _UNSAFE_IN_NAME.sub("_", part.strip()) or "_"
 
 
-def appraisal_filename(appraisal: Appraisal) -> str:
-    """The file name by unit and employee code, e.g. "T1_ALICE.pdf" (also its name inside an export ZIP)."""
-    return f"{_safe(appraisal.unit.code)}_{_safe(appraisal.person.employee_code)}.pdf"
+def cycle_slug(cycle) -> str:
+    """The cycle in a file name, in ASCII: its name ("2026 Q3 review" → "2026-q3-review"), or, for a name
+    with other letters (a Chinese name), its period ("2026-q3", else "20260701-20260930")."""
+    if cycle.name.isascii() and slugify(cycle.name):
+        return slugify(cycle.name)
+    start, end = cycle.period_start, cycle.period_end
+    if (start, end) == quarter_of(start):
+        return f"{start.year}-q{(start.month - 1) // 3 + 1}"
+    return f"{start:%Y%m%d}-{end:%Y%m%d}"
+
+
+def appraisal_filename(appraisal: Appraisal, language: str) -> str:
+    """The file name by cycle, employee code and language, e.g. "appraisal_2026-q3-review_ALICE_en.pdf"
+    (also its name inside an export ZIP)."""
+    return (f"appraisal_{cycle_slug(appraisal.cycle)}_{_safe(appraisal.person.employee_code)}"
+            f"_{_safe(language.lower())}.pdf")
 
 
 # ------------------------------------------------------------------ scorecard
@@ -195,6 +211,8 @@ def appraisal_document_context(appraisal: Appraisal, *, viewer=None) -> dict:
         "scale": sorted(cycle.scale or [], key=lambda g: -float(g["min"])),
         "reward_terms": contract.get("reward_terms") or [],
         "contract": contract or None,
+        "gate_measure": gate_measure_label(cycle.gate_rule) if appraisal.gate_applied else "",
+        "next_objectives": next_objectives_named(appraisal),
         "zh": _zh(),
     }
 

@@ -204,7 +204,7 @@ def export_download(request: HttpRequest, pk: int) -> FileResponse:
 
 
 class ExportLogLineSerializer(serializers.Serializer):
-    file = serializers.CharField(help_text="The PDF's name in the ZIP, e.g. T1_ALICE.pdf.")
+    file = serializers.CharField(help_text="The PDF's name in the ZIP, e.g. appraisal_2026-q3-review_ALICE_en.pdf.")
     person = serializers.CharField(help_text="The appraisee's employee code.")
     error = serializers.CharField()
 
@@ -330,8 +330,8 @@ class ZipRenderer(BaseRenderer):
 
 
 class ExportDownloadApi(APIView):
-    """The export's ZIP: one PDF per appraisal named <unit>_<employee code>.pdf, and export-log.txt when
-    documents failed. HR only; 404 while it renders and once deleted."""
+    """The export's ZIP: one PDF per appraisal named appraisal_<cycle>_<employee code>_<language>.pdf, and
+    export-log.txt when documents failed. HR only; 404 while it renders and once deleted."""
 
     renderer_classes = [JSONRenderer, ZipRenderer]
 

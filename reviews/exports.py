@@ -6,7 +6,7 @@ render in parallel. Each chunk task claims its chunk with a conditional UPDATE,
 renders its PDFs into its own part file and marks the chunk done; the worker
 that finds every chunk done assembles the ZIP (claimed by a conditional UPDATE
 too), mails the requester and deletes the parts. Files are named
-"<unit code>_<employee code>.pdf"; a document that fails to render is written
+"appraisal_<cycle>_<employee code>_<language>.pdf"; a document that fails to render is written
 in the export's log (and in export-log.txt inside the ZIP) and the rest are
 delivered.
 
@@ -41,10 +41,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from scorecard.emails import email_send
+from scorecard.emails import absolute_url, email_send
 from scorecard.models import OrgUnit
 
-from .documents import appraisal_filename, appraisal_pdf
+from .documents import appraisal_filename, appraisal_pdf, cycle_slug
 from .models import Appraisal, ExportChunk, ExportJob, ReviewCycle
 
 logger = logging.getLogger(__name__)
@@ -200,7 +200,7 @@ def export_chunk_run(*, job_id: int, index: int, now: dt.datetime | None = None)
     log, ok = [], 0
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
         for appraisal in appraisals:
-            name = appraisal_filename(appraisal)
+            name = appraisal_filename(appraisal, job.language)
             try:
                 data = appraisal_pdf(appraisal, language=job.language)
             except Exception as exc:  # one document failing must not stop the others
@@ -221,9 +221,9 @@ def export_chunk_run(*, job_id: int, index: int, now: dt.datetime | None = None)
 
 
 def _zip_name(job: ExportJob) -> str:
-    name = re.sub(r'[\\/:*?"<>|\s]+', "-", job.cycle.name).strip("-") or f"cycle-{job.cycle_id}"
-    units = "-".join(job.unit_codes)[:60]
-    return f"{name}{'_' + units if units else ''}_{job.language}.zip"
+    """ASCII, by cycle, units and language, e.g. "appraisals_2026-q3-review_T1_en.zip"."""
+    units = re.sub(r'[\\/:*?"<>|\s]+', "-", "-".join(job.unit_codes))[:60]
+    return f"appraisals_{cycle_slug(job.cycle)}{'_' + units if units else ''}_{job.language}.zip"
 
 
 def export_finish(*, job_id: int, now: dt.datetime | None = None) -> bool:
@@ -258,7 +258,7 @@ def export_finish(*, job_id: int, now: dt.datetime | None = None) -> bool:
     job.refresh_from_db()
     if job.requested_by.email:
         ctx = {"name": job.requested_by.name, "cycle": job.cycle.name, "done": job.done, "failed": job.failed,
-               "url": f"{settings.SITE_URL}{reverse('cycle-export', args=[job.cycle_id])}"}
+               "url": absolute_url(reverse("cycle-export", args=[job.cycle_id]))}
         try:
             email_send("export-ready", ctx, [job.requested_by.email], language=job.language)
         except Exception:  # the export is there; the page shows it

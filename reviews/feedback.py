@@ -52,7 +52,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from scorecard.emails import email_send
+from scorecard.emails import absolute_url, email_send
 from scorecard.models import Person
 
 from .appraisals import appraisal_visible, is_appraiser
@@ -248,7 +248,7 @@ def token_hash(token: str) -> str:
 
 
 def token_url(token: str) -> str:
-    return f"{settings.SITE_URL}{reverse('feedback-token', args=[token])}"
+    return absolute_url(reverse("feedback-token", args=[token]))
 
 
 def _issue_token(request: FeedbackRequest, now: dt.datetime) -> str:
@@ -264,7 +264,7 @@ def _notify(request: FeedbackRequest, token: str | None) -> None:
     """Tell the rater they are asked (after commit): a link to the questionnaire; customers their own link."""
     appraisal = request.appraisal
     if request.rater_id:
-        email, url = request.rater.email, f"{settings.SITE_URL}{reverse('feedback-answer', args=[request.pk])}"
+        email, url = request.rater.email, absolute_url(reverse("feedback-answer", args=[request.pk]))
     else:
         email, url = request.external_email, token_url(token) if token else ""
     if not email or not url:
@@ -934,7 +934,7 @@ def feedback_reminders_send(*, now: dt.datetime | None = None, hours_before: flo
         ctx = {
             "recipient_name": row["rater__name"], "cycle_name": row["cycle__name"],
             "due": row["cycle__feedback_due"], "n": row["n"],
-            "url": f"{settings.SITE_URL}{reverse('feedback-inbox')}",
+            "url": absolute_url(reverse("feedback-inbox")),
         }
         try:
             with transaction.atomic():

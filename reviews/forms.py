@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from scorecard.models import Measure, OrgUnit
 from scorecard.periods import quarter_of
 
+from .closing import CLOSE_EARLY_NEEDS_REASON
 from .models import FeedbackTemplate, ReviewCycle, default_scale
 from .services import DEADLINES
 
@@ -92,9 +93,10 @@ class CycleForm(forms.Form):
             initial = _initial_for_new()
         kwargs.setdefault("initial", initial)
         super().__init__(*args, **kwargs)
-        self.fields["gate_measure"].choices = [("", _("No gate rule"))] + [
-            (code, f"{code} · {name}") for code, name in Measure.objects.order_by("code").values_list("code", "name")
-        ] if not deadlines_only else []
+        # Measures by their name in the reader's language (the code is what is stored).
+        self.fields["gate_measure"].choices = [("", _("No gate rule"))] + sorted(
+            ((m.code, m.label) for m in Measure.objects.only("code", "name", "name_zh")), key=lambda c: c[1]
+        ) if not deadlines_only else []
         # A questionnaire no longer in use is listed only if the cycle still names it (the service refuses it).
         self.fields["feedback_template"].queryset = FeedbackTemplate.objects.filter(
             Q(active=True) | Q(pk=getattr(cycle, "feedback_template_id", None))
@@ -234,3 +236,19 @@ def scale_formset(data=None, cycle: ReviewCycle | None = None) -> BaseScaleFormS
         # would count as unchanged, and an unchanged extra row is skipped as blank.)
         return ScaleFormSet(data, prefix="scale")
     return ScaleFormSet(initial=initial, prefix="scale")
+
+
+class CycleCloseForm(forms.Form):
+    """The close's confirmation; before the calibration phase, the written reason of the override."""
+
+    reason = forms.CharField(
+        label=_("Why close before the calibration phase?"), required=False, max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Kept with the cycle and shown on its page, with your name."),
+    )
+
+    def __init__(self, *args, early: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if early:  # the service decides again on the phase it finds (see closing.cycle_close_start)
+            self.fields["reason"].required = True
+            self.fields["reason"].error_messages["required"] = CLOSE_EARLY_NEEDS_REASON

@@ -83,6 +83,14 @@ class ReviewCycle(models.Model):
     closing_done = models.PositiveIntegerField(default=0)
     closed_at = models.DateTimeField(null=True, blank=True)
     summary = models.JSONField(default=dict, blank=True)
+    # Who started the close (empty: the calibration deadline did); a close before the
+    # calibration phase is an override, kept with the phase it cut short and HR's reason.
+    closing_started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("close started by"),
+    )
+    closed_early_from = models.CharField(_("closed early in phase"), max_length=16, choices=Phase.choices, blank=True)
+    close_reason = models.TextField(_("reason for closing early"), blank=True)
 
     class Meta:
         ordering = ["-period_start", "name"]
@@ -250,6 +258,31 @@ class AppraisalReminder(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["appraisal", "phase", "recipient"], name="appraisal_reminder_once")
         ]
+
+
+class ReminderRun(models.Model):
+    """HR's "Remind the late ones now": what was planned when pressed, then what the worker sent.
+
+    The e-mails go out in a background task; this row is what the cycle page
+    shows meanwhile ("Sending …") and afterwards (sent, skipped, failed).
+    Counts are of reminders (one per late appraisal part) and e-mails (one per recipient).
+    """
+
+    cycle = models.ForeignKey(ReviewCycle, on_delete=models.CASCADE, related_name="reminder_runs")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    planned_reminders = models.PositiveIntegerField(default=0)
+    planned_emails = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    sent_reminders = models.PositiveIntegerField(default=0)
+    sent_emails = models.PositiveIntegerField(default=0)
+    skipped_reminders = models.PositiveIntegerField(default=0)  # already reminded within REVIEW_REMIND_NOW_HOURS
+    failed_emails = models.PositiveIntegerField(default=0)  # the mail server refused; the next press tries again
+
+    class Meta:
+        # The cycle page's "latest run of this cycle" and the "already sending" check.
+        indexes = [models.Index(fields=["cycle", "-requested_at"], name="reminder_run_latest")]
 
 
 # ------------------------------------------------------------------ 360 feedback

@@ -15,9 +15,9 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from scorecard.models import Person
+from scorecard.models import Kpi, Measure, Person
 
-from .models import Appraisal, ReviewCycle
+from .models import Appraisal, FeedbackRequest, ReviewCycle
 
 P = Appraisal.Part
 
@@ -174,3 +174,73 @@ def cycle_late(cycle: ReviewCycle, appraisals: QuerySet[Appraisal], now: dt.date
         if manager_late is not None and a.manager_status != P.SUBMITTED:
             late["appraisal"].append(a)
     return late
+
+
+# ------------------------------------------------------------- before a close
+
+
+@dataclass
+class CloseCheck:
+    """What closing the cycle now would leave undone: counts of the parts not submitted (2 queries)."""
+
+    participants: int = 0
+    self_missing: int = 0  # not submitted (drafts included)
+    self_drafts: int = 0
+    manager_missing: int = 0
+    manager_drafts: int = 0  # their draft ratings would become the final grade
+    interviews_missing: int = 0
+    acknowledgements_missing: int = 0
+    calibrated: int = 0
+    feedback_unanswered: int = 0  # 360 requests asked and not answered
+    feedback_awaiting_approval: int = 0
+
+    @property
+    def anything_missing(self) -> bool:
+        return any((self.self_missing, self.manager_missing, self.interviews_missing,
+                    self.acknowledgements_missing, self.feedback_unanswered, self.feedback_awaiting_approval))
+
+
+def cycle_close_check(cycle: ReviewCycle) -> CloseCheck:
+    """Count what is missing in the cycle's open appraisals and 360 requests (2 queries)."""
+    open_ = Appraisal.objects.filter(cycle=cycle, status=Appraisal.Status.OPEN).order_by()
+    counts = open_.aggregate(
+        participants=Count("id"),
+        self_missing=Count("id", filter=~Q(self_status=P.SUBMITTED)),
+        self_drafts=Count("id", filter=Q(self_status=P.DRAFT)),
+        manager_missing=Count("id", filter=~Q(manager_status=P.SUBMITTED)),
+        manager_drafts=Count("id", filter=Q(manager_status=P.DRAFT)),
+        interviews_missing=Count("id", filter=Q(interview_at__isnull=True)),
+        acknowledgements_missing=Count("id", filter=Q(acknowledged_at__isnull=True)),
+        calibrated=Count("id", filter=~Q(calibrated_grade="")),
+    )
+    FS = FeedbackRequest.Status
+    feedback = FeedbackRequest.objects.filter(cycle=cycle).order_by().aggregate(
+        feedback_unanswered=Count("id", filter=Q(status=FS.OPEN)),
+        feedback_awaiting_approval=Count("id", filter=Q(status=FS.PROPOSED)),
+    )
+    return CloseCheck(**counts, **feedback)
+
+
+def gate_measure_label(gate_rule: dict | None) -> str:
+    """The gate rule's measure by its name in the active language (1 query; "" without a rule)."""
+    code = (gate_rule or {}).get("measure")
+    if not code:
+        return ""
+    measure = Measure.objects.filter(code=code).only("name", "name_zh").first()
+    return measure.label if measure is not None else code
+
+
+def kpi_labels(codes) -> dict[str, str]:
+    """KPI names in the active language by code (1 query, none without codes)."""
+    codes = {c for c in codes if c}
+    if not codes:
+        return {}
+    return {k.code: k.label for k in Kpi.objects.filter(code__in=codes).only("code", "name", "name_zh")}
+
+
+def next_objectives_named(appraisal: Appraisal) -> list[dict]:
+    """The draft objectives for the next period, each with its KPI's name in the active language (1 query
+    when one names a KPI)."""
+    drafts = appraisal.next_objectives or []
+    names = kpi_labels(d.get("kpi") for d in drafts)
+    return [{**d, "kpi_name": names.get(d.get("kpi") or "", d.get("kpi") or "")} for d in drafts]

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .closing import close_cycle, phases_advance, reminders_send
+from .closing import close_cycle, late_reminders_send, phases_advance, reminders_send
 from .exports import export_chunk_run, exports_maintain
 from .feedback import feedback_reminders_send
 
@@ -28,6 +28,17 @@ def advance_review_phases_task() -> int:
 def send_review_reminders_task() -> int:
     """Remind people whose self-assessment, 360 answers or appraisal are due soon (hourly); never twice for one thing."""
     return reminders_send() + feedback_reminders_send()
+
+
+@shared_task
+def remind_late_task(run_id: int) -> int:
+    """Send HR's "Remind the late ones now"; return how many e-mails went out.
+
+    Delivered twice, the run is claimed once; and each reminder is claimed on its own,
+    so nobody gets the same one twice within REVIEW_REMIND_NOW_HOURS.
+    """
+    run = late_reminders_send(run_id=run_id)
+    return run.sent_emails if run else 0
 
 
 @shared_task

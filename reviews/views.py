@@ -8,16 +8,19 @@ answers are consistent and a cycle's existence is not revealed.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import feedback, selectors, services
+from . import closing, feedback, selectors, services
 from .closing import user_can_close
 from .exports import can_export
 from .forms import CycleForm, scale_formset
@@ -27,6 +30,8 @@ CYCLE_SAVED = _("Review cycle “%(name)s” saved.")
 CYCLE_LAUNCHED = _("“%(name)s” launched: %(count)s appraisals opened for self-assessment.")
 NOT_SAVED = _("Nothing was saved: please correct the fields marked below.")
 NOT_LAUNCHED = _("The cycle was not launched.")
+REMIND_STARTED = _("Sending %(reminders)s reminders in %(emails)s e-mails to the late ones: the result shows below.")
+REMIND_REFUSED = _("No reminders were sent.")
 
 Phase = ReviewCycle.Phase
 
@@ -127,6 +132,13 @@ def cycle_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
             cycle, selectors.appraisals_visible(user), viewer=user
         )
         feedback_total = feedback.completion_total(feedback_completion)
+    # HR's "Remind the late ones now": what it would send, and the last press's result (3 queries).
+    remind_plan = reminder_run = None
+    can_remind = user_can_close(user) and closing.remind_now_refusal(cycle) is None
+    if can_remind:
+        remind_plan = closing.late_reminders_plan(cycle)
+    if user_can_close(user) and cycle.phase != Phase.DRAFT:
+        reminder_run = closing.reminder_run_latest(cycle)
     own = None
     if cycle.phase != Phase.DRAFT:
         own = selectors.appraisals_visible(user).filter(cycle=cycle, person_id=user.pk).only("pk").first()
@@ -136,6 +148,7 @@ def cycle_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
         "phases": _phases(cycle),
         "scale": cycle.scale,
         "guideline": cycle.guideline or {},
+        "gate_measure": selectors.gate_measure_label(cycle.gate_rule),
         "completion": completion,
         "feedback_completion": feedback_completion,
         "feedback_template": cycle.feedback_template if cycle.feedback_template_id else None,
@@ -148,8 +161,39 @@ def cycle_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
         "is_draft": cycle.phase == Phase.DRAFT,
         "can_close": user_can_close(user) and cycle.phase != Phase.DRAFT,
         "can_export": can_export(user) and cycle.phase != Phase.DRAFT,
+        "can_remind": can_remind,
+        "remind_plan": remind_plan,
+        "remind_hours": closing.remind_now_window().total_seconds() / 3600,
+        "reminder_run": reminder_run,
+        "reminder_run_stale": bool(
+            reminder_run and reminder_run.finished_at is None
+            and reminder_run.requested_at < timezone.now() - dt.timedelta(minutes=closing.REMIND_NOW_STALE_MINUTES)
+        ),
     }
     return render(request, "reviews/cycle_detail.html", ctx)
+
+
+@login_required
+def cycle_remind_late_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """POST: HR's "Remind the late ones now" (the cycle page says beforehand whom it e-mails); back to the page.
+
+    404 for anyone who may not close the cycle (reviews.closing.user_can_close), as the close answers.
+    """
+    if not user_can_close(request.user):
+        raise Http404
+    cycle = selectors.cycle_get(request.user, pk)
+    back = reverse("cycle-detail", args=[cycle.pk]) + "#remind"
+    if request.method != "POST":
+        return redirect(back)
+    try:
+        run = closing.late_reminders_start(user=request.user, cycle=cycle)
+    except ValidationError as exc:
+        messages.error(request, REMIND_REFUSED)
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, REMIND_STARTED % {"reminders": run.planned_reminders, "emails": run.planned_emails})
+    return redirect(back)
 
 
 @login_required

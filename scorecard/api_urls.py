@@ -2,10 +2,11 @@
 
 from django.urls import path
 
-from . import apis
+from . import apis, home
 
 urlpatterns = [
     path("scorecards/", apis.ScorecardApi.as_view(), name="api-scorecard"),
+    path("scorecards/<str:code>/ranking/", apis.RankingApi.as_view(), name="api-ranking"),
     path("org-units/", apis.OrgUnitListApi.as_view(), name="api-org-unit-list"),
     path("org-units/import/", apis.OrgUnitImportApi.as_view(), name="api-org-unit-import"),
     path("org-units/<str:code>/", apis.OrgUnitDetailApi.as_view(), name="api-org-unit-detail"),
@@ -18,4 +19,5 @@ urlpatterns = [
     path("kpis/", apis.KpiListApi.as_view(), name="api-kpi-list"),
     path("kpis/<slug:code>/", apis.KpiDetailApi.as_view(), name="api-kpi-detail"),
     path("weights/", apis.WeightsApi.as_view(), name="api-weights"),
+    path("todo/", home.TodoListApi.as_view(), name="api-todo-list"),
 ]

@@ -10,6 +10,7 @@ importing files) answer 403.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
@@ -25,13 +26,25 @@ from rest_framework.views import APIView
 from . import imports, services
 from .models import Kpi, Measure, OrgUnit, Person, Perspective
 from .periods import parse_range
-from .selectors import people_visible, scorecard_for_subject, subject_get, units_visible
+from .selectors import (
+    LEVEL_AGENTS,
+    LEVEL_TEAMS,
+    LEVEL_UNITS,
+    SORT_OVERALL,
+    league_table,
+    library_load,
+    people_visible,
+    scorecard_for_subject,
+    subject_get,
+    units_visible,
+)
 
 NOT_A_LIBRARY_EDITOR = gettext_lazy("Only directors may change the KPI library.")
 NOT_AN_IMPORTER = gettext_lazy("Only HR, directors and administrators may import data.")
 NO_FILE = gettext_lazy("Send the CSV file as the multipart field “file”, or as a text/csv request body.")
 NOTHING_SAVED = gettext_lazy("The file was refused: nothing from it was saved.")
 NO_WEIGHTS = gettext_lazy("Give perspective weights, KPI weights, or both.")
+UNKNOWN_SORT = gettext_lazy("“%(sort)s” is neither “overall”, a perspective code nor a KPI code.")
 
 
 def _drf_error(exc: DjangoValidationError) -> serializers.ValidationError:
@@ -96,6 +109,11 @@ class ScorecardApi(APIView):
                     help_text="The value is below the KPI's minimum sample: shown, not scored."
                 )
                 thresholds = ThresholdsSerializer()
+                scored_against = serializers.DictField(
+                    child=serializers.CharField(allow_blank=True), allow_null=True,
+                    help_text="When the thresholds are not the library's: what set them (`label`, an agreed "
+                              "objective's title) and its page (`url`).",
+                )
 
                 class Meta:
                     ref_name = "ScorecardKpi"
@@ -160,6 +178,9 @@ class ScorecardApi(APIView):
                             "band": k.band,
                             "insufficient_data": k.insufficient,
                             "thresholds": k.thresholds,
+                            "scored_against": (
+                                {"label": k.override.label, "url": k.override.url} if k.override else None
+                            ),
                         }
                         for k in p.kpis
                     ],
@@ -168,6 +189,106 @@ class ScorecardApi(APIView):
             ],
         }
         return Response(self.OutputSerializer(data).data)
+
+
+class RankingApi(APIView):
+    """A league table of a unit's subtree, as the ranking page shows it."""
+
+    class InputSerializer(serializers.Serializer):
+        start = serializers.CharField(help_text="First day, YYYY-MM-DD (inclusive).")
+        end = serializers.CharField(help_text="Last day, YYYY-MM-DD (inclusive).")
+        level = serializers.ChoiceField(
+            choices=[LEVEL_UNITS, LEVEL_TEAMS, LEVEL_AGENTS], required=False,
+            help_text="Who is ranked: the units directly below, every team beneath, or every agent beneath. "
+                      "Default: the units directly below, or the agents of a unit with none.",
+        )
+        sort = serializers.CharField(
+            required=False, default=SORT_OVERALL,
+            help_text="overall, a perspective code or a KPI code.",
+        )
+
+        class Meta:
+            ref_name = "RankingQuery"
+
+        def validate(self, attrs):
+            try:
+                attrs["start"], attrs["end"] = parse_range(attrs["start"], attrs["end"])
+            except DjangoValidationError as exc:
+                raise _drf_error(exc) from None
+            library = library_load()
+            codes = {SORT_OVERALL} | {p.code for p in library.perspectives}
+            codes |= {k.code for p in library.perspectives for k in p.kpis}
+            if attrs["sort"] not in codes:
+                raise serializers.ValidationError({"sort": [str(UNKNOWN_SORT % {"sort": attrs["sort"]})]})
+            return attrs
+
+    class OutputSerializer(serializers.Serializer):
+        class MemberSerializer(serializers.Serializer):
+            class KpiSerializer(serializers.Serializer):
+                code = serializers.CharField()
+                unit = serializers.CharField()
+                value = serializers.FloatField(allow_null=True)
+                score = serializers.FloatField(allow_null=True)
+                band = serializers.CharField(allow_null=True)
+
+                class Meta:
+                    ref_name = "RankingKpi"
+
+            rank = serializers.IntegerField(allow_null=True)
+            code = serializers.CharField()
+            name = serializers.CharField()
+            kind = serializers.ChoiceField(choices=["unit", "person"])
+            overall_score = serializers.FloatField(allow_null=True)
+            band = serializers.CharField(allow_null=True)
+            perspectives = serializers.DictField(child=serializers.FloatField(allow_null=True))
+            kpi = KpiSerializer(allow_null=True, help_text="The KPI ranked on, when `sort` is a KPI code.")
+
+            class Meta:
+                ref_name = "RankingMember"
+
+        subject = serializers.CharField()
+        start = serializers.DateField()
+        end = serializers.DateField()
+        level = serializers.CharField()
+        levels = serializers.ListField(child=serializers.CharField())
+        sort = serializers.CharField()
+        members = MemberSerializer(many=True)
+
+        class Meta:
+            ref_name = "Ranking"
+
+    @extend_schema(
+        parameters=[InputSerializer],
+        responses={200: OutputSerializer, 400: OpenApiResponse(description="Missing or bad parameters."),
+                   404: OpenApiResponse(description="Unknown unit, a person's code, or a unit the caller may not see.")},
+        summary="Rank a unit's members (units below, every team or every agent beneath) by any score.",
+    )
+    def get(self, request, code: str):
+        subject = subject_get(request.user, code)
+        if not subject.is_unit:
+            raise Http404
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        table = league_table(subject.obj, data["start"], data["end"], level=data.get("level"), sort=data["sort"])
+        members = []
+        for m in table.members:
+            card = m.scorecard
+            k = card.kpi(table.sort) if table.sort_kind == "kpi" else None
+            members.append({
+                "rank": m.rank,
+                "code": m.obj.code,
+                "name": m.obj.name,
+                "kind": "unit" if isinstance(m.obj, OrgUnit) else "person",
+                "overall_score": card.overall_score,
+                "band": card.band,
+                "perspectives": {p.code: p.score for p in card.perspectives},
+                "kpi": None if k is None else {"code": k.code, "unit": k.spec.unit, "value": k.value,
+                                               "score": k.score, "band": k.band},
+            })
+        out = {"subject": subject.code, "start": data["start"], "end": data["end"], "level": table.kind,
+               "levels": table.levels, "sort": table.sort, "members": members}
+        return Response(self.OutputSerializer(out).data)
 
 
 # ----------------------------------------------------------- org and people

@@ -95,6 +95,19 @@ class Thresholds:
         return self.excellent > self.baseline
 
 
+@dataclass(frozen=True)
+class Override:
+    """Thresholds that replace the library's for one subject and KPI, and what they come from.
+
+    `label` names the source for the reader (an agreed objective's title) and
+    `url` is where it can be read; both may be empty.
+    """
+
+    thresholds: Thresholds
+    label: str = ""
+    url: str = ""
+
+
 THRESHOLDS_NOT_ORDERED = _(
     "Thresholds must be ordered in the KPI's direction: baseline < typical < excellent when "
     "higher is better, baseline > typical > excellent when lower is better."
@@ -222,6 +235,7 @@ class KpiResult:
     sums: dict[str, float | None]
     sample: float | None
     insufficient: bool
+    override: Override | None = None  # where `thresholds` are not the library's, what replaced them
 
     @property
     def code(self) -> str:
@@ -263,7 +277,14 @@ class ScorecardResult:
         return min(scored, key=lambda k: (k.score, k.code)) if scored else None
 
 
-def kpi_result(spec: KpiSpec, sums: dict[str, float | None], thresholds: Thresholds | None = None) -> KpiResult:
+def kpi_result(
+    spec: KpiSpec, sums: dict[str, float | None], thresholds: Thresholds | Override | None = None
+) -> KpiResult:
+    override = thresholds if isinstance(thresholds, Override) else None
+    if override is not None:
+        thresholds = override.thresholds
+    elif thresholds is not None:
+        override = Override(thresholds)
     thresholds = thresholds or spec.thresholds
     used = {code: sums.get(code) for code in spec.formula.measures}
     value = kpi_value(used, spec.formula)
@@ -272,15 +293,18 @@ def kpi_result(spec: KpiSpec, sums: dict[str, float | None], thresholds: Thresho
         sample = math.fsum(used[c] for c in spec.formula.denominator)
     insufficient = value is not None and spec.min_sample is not None and (sample or 0) < spec.min_sample
     score = None if insufficient else kpi_score(value, thresholds)
-    return KpiResult(spec, thresholds, value, score, band(score), used, sample, insufficient)
+    return KpiResult(spec, thresholds, value, score, band(score), used, sample, insufficient, override)
 
 
 def build_scorecard(
     library: tuple[PerspectiveSpec, ...],
     sums: dict[str, float | None],
-    overrides: dict[str, Thresholds] | None = None,
+    overrides: dict[str, Thresholds | Override] | None = None,
 ) -> ScorecardResult:
-    """Score every KPI from `sums` (measure code → total, None or absent = no data)."""
+    """Score every KPI from `sums` (measure code → total, None or absent = no data).
+
+    `overrides` replace a KPI's library thresholds (an agent's agreed objective).
+    """
     overrides = overrides or {}
     perspectives = []
     for p in library:

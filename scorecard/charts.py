@@ -1,9 +1,12 @@
-"""Small inline SVG charts for pages and PDFs (matplotlib, SVG backend, text kept as text).
+"""Small inline SVG charts for pages and PDFs, text kept as text.
 
-The charts are drawn on a `matplotlib.figure.Figure` with its own SVG canvas,
-never through pyplot: no global figure registry to leak, and no GUI backend.
-One figure per thread is reused, its artists updated between charts, which
-keeps a chart well under 30 ms instead of paying axes set-up every time.
+trend_line_svg (pages) and sparkline_svg (printed appraisals) write a few SVG
+elements directly: a fraction of a millisecond a chart. trend_svg (the
+scorecard report PDF) draws through matplotlib on a `matplotlib.figure.Figure`
+with its own SVG canvas, never through pyplot: no global figure registry to
+leak, and no GUI backend. One figure per thread is reused, its artists updated
+between charts, which keeps such a chart near 30 ms instead of paying axes
+set-up every time.
 """
 
 from __future__ import annotations
@@ -13,8 +16,13 @@ import io
 import math
 import re
 import threading
+import unicodedata
 from collections.abc import Sequence
 from html import escape
+
+from django.utils.translation import gettext as _
+
+from .units import with_unit
 
 WIDTH_PX, HEIGHT_PX = 320, 120
 # Noto Sans CJK SC renders Chinese labels; the browser / WeasyPrint picks the
@@ -224,5 +232,117 @@ def sparkline_svg(
     if present:
         parts.append(f'<text x="{left + width / 2}" y="{SPARK_H - 3}" text-anchor="middle" {text}>'
                      f'{_fmt(min(present))} – {_fmt(max(present))}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# ------------------------------------------------------------ light page chart
+
+_MARGIN_TOP, _MARGIN_RIGHT, _MARGIN_BOTTOM = 8.0, 8.0, 16.0
+_FONT_PX = 9
+_AXIS_COLOUR, _TEXT_COLOUR = "#888888", "#555555"
+
+
+def _text_width(text: str, size: float = _FONT_PX) -> float:
+    """Roughly how wide a label is drawn, in px: CJK characters are square, the rest about half as wide."""
+    return sum(size if unicodedata.east_asian_width(c) in "WF" else size * 0.58 for c in text)
+
+
+def trend_line_svg(
+    weeks: Sequence[dt.date],
+    values: Sequence[float | None],
+    baseline: float,
+    excellent: float,
+    unit: str = "",
+    label: str = "",
+) -> str:
+    """Draw a KPI's weekly values as a small line chart for a page; return the `<svg>` element.
+
+    The line with a marker per week (None values are gaps; each marker's
+    <title> says its week and value), the baseline (基准值) and excellent
+    (卓越值) thresholds as dashed lines in their colours and labelled on the
+    y axis with `unit` (a unit label, see scorecard.units.unit_label), the
+    value range's ends where they do not crowd those, and the first and last
+    week under the x axis. WIDTH_PX × HEIGHT_PX CSS pixels; `label` names the
+    chart for screen readers.
+
+    Built as a few dozen SVG elements rather than through matplotlib (trend_svg,
+    30–40 ms a chart): a scorecard page holds a chart per KPI, and this takes a
+    fraction of a millisecond. Horizontal lines sit on half pixels and use
+    crispEdges, so the 1 px lines stay sharp at this size.
+    """
+    present = [float(v) for v in values if v is not None]
+    lo = min(present + [baseline, excellent])
+    hi = max(present + [baseline, excellent])
+    pad = (hi - lo) * 0.1 or max(abs(hi) * 0.1, 1.0)
+    lo, hi = lo - pad, hi + pad
+
+    y_labels = [(baseline, BASELINE_COLOUR), (excellent, EXCELLENT_COLOUR)]
+    if present:
+        # The range's ends, unless a threshold label is already (nearly) there.
+        for v in (max(present), min(present)):
+            if all(abs(v - shown) > (hi - lo) * 0.12 for shown, _colour in y_labels):
+                y_labels.append((v, _TEXT_COLOUR))
+    texts = [with_unit(_number(v), unit) for v, _colour in y_labels]
+    left = min(max(max(_text_width(t) for t in texts) + 7, 26.0), WIDTH_PX / 3)
+    plot_w = WIDTH_PX - left - _MARGIN_RIGHT
+    plot_h = HEIGHT_PX - _MARGIN_TOP - _MARGIN_BOTTOM
+    bottom = _MARGIN_TOP + plot_h
+    n = len(values)
+
+    def x(i: int) -> float:
+        return left + (plot_w * (i + 0.5) / n if n else plot_w / 2)
+
+    def y(v: float) -> float:
+        return _MARGIN_TOP + plot_h * (hi - v) / (hi - lo)
+
+    def crisp(pos: float) -> float:
+        return math.floor(pos) + 0.5
+
+    name = escape(label)
+    font = f'font-family="{escape(", ".join(FONT_FAMILIES))}" font-size="{_FONT_PX}"'
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label="{name}" '
+        f'width="{WIDTH_PX}" height="{HEIGHT_PX}" viewBox="0 0 {WIDTH_PX} {HEIGHT_PX}" {font}>',
+        f"<title>{name}</title>",
+        # The axes: a left and a bottom line, with a tick under each week.
+        f'<path d="M{crisp(left)} {_MARGIN_TOP}V{crisp(bottom)}H{WIDTH_PX - _MARGIN_RIGHT}'
+        + "".join(f"M{crisp(x(i))} {crisp(bottom)}v3" for i in range(n))
+        + f'" fill="none" stroke="{_AXIS_COLOUR}" stroke-width="1" shape-rendering="crispEdges"/>',
+    ]
+    for (v, colour), text in zip(y_labels, texts):
+        level = crisp(y(v))
+        if colour != _TEXT_COLOUR:
+            parts.append(f'<line x1="{crisp(left)}" x2="{WIDTH_PX - _MARGIN_RIGHT}" y1="{level}" y2="{level}" '
+                         f'stroke="{colour}" stroke-width="1" stroke-dasharray="4 3" shape-rendering="crispEdges"/>')
+        parts.append(f'<text x="{left - 4:.1f}" y="{level + 3:.1f}" text-anchor="end" fill="{colour}">'
+                     f"{escape(text)}</text>")
+    if weeks:
+        parts.append(f'<text x="{left:.1f}" y="{HEIGHT_PX - 3}" fill="{_TEXT_COLOUR}">{weeks[0]:%Y-%m-%d}</text>')
+        if len(weeks) > 1:
+            parts.append(f'<text x="{WIDTH_PX - _MARGIN_RIGHT}" y="{HEIGHT_PX - 3}" text-anchor="end" '
+                         f'fill="{_TEXT_COLOUR}">{weeks[-1]:%Y-%m-%d}</text>')
+    if not present:
+        parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{_MARGIN_TOP + plot_h / 2 + 3:.1f}" text-anchor="middle" '
+                     f'fill="{_TEXT_COLOUR}">{escape(_("no data"))}</text>')
+    runs: list[list[str]] = [[]]
+    for i, v in enumerate(values):
+        if v is None:
+            runs.append([])
+        else:
+            runs[-1].append(f"{x(i):.1f},{y(float(v)):.1f}")
+    for run in runs:
+        if len(run) > 1:
+            parts.append(f'<polyline points="{" ".join(run)}" fill="none" stroke="{LINE_COLOUR}" '
+                         'stroke-width="1.5" stroke-linejoin="round"/>')
+    week_of = _("week of %(date)s: %(value)s")
+    for i, v in enumerate(values):
+        if v is None:
+            continue
+        day = weeks[i].isoformat() if i < len(weeks) else ""
+        tip = week_of % {"date": day, "value": with_unit(_number(float(v)), unit)}
+        # The wide transparent stroke is the marker's hover target; the dot itself is 2.2 px.
+        parts.append(f'<circle cx="{x(i):.1f}" cy="{y(float(v)):.1f}" r="2.2" fill="{LINE_COLOUR}" '
+                     f'stroke="transparent" stroke-width="6"><title>{escape(tip)}</title></circle>')
     parts.append("</svg>")
     return "".join(parts)

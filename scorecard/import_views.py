@@ -3,13 +3,14 @@
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import format_lazy
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
+from . import imports
 from .import_jobs import import_job_create
 from .models import ImportJob
 
@@ -81,9 +82,22 @@ def import_detail(request, job_id: int):
     return render(request, "scorecard/imports/detail.html", ctx)
 
 
-# The header each kind of file needs (METRICS.md, "Import formats").
+@login_required
+def import_sample(request, kind: str):
+    """A sample CSV file of one kind, built from this installation's codes; it imports cleanly as it is."""
+    _importer_or_404(request)
+    build = imports.SAMPLES.get(kind)
+    if build is None:
+        raise Http404
+    # A UTF-8 BOM, so that spreadsheet programs read the Chinese names right; the importers accept it.
+    response = HttpResponse("\ufeff" + build(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="sample-{kind}.csv"'
+    return response
+
+
+# The header each kind of file needs (METRICS.md, "Import formats"), with its sample file.
 _COLUMNS = [
-    (ImportJob.Kind.MEASUREMENTS.label, format_lazy("date,subject,{},…", _("<measure code>"))),
-    (ImportJob.Kind.ORG.label, "code,name,parent"),
-    (ImportJob.Kind.PEOPLE.label, "employee_code,name,email,unit,role,manager"),
+    (ImportJob.Kind.MEASUREMENTS.label, format_lazy("date,subject,{},…", _("<measure code>")), "measurements"),
+    (ImportJob.Kind.ORG.label, "code,name,parent", "org"),
+    (ImportJob.Kind.PEOPLE.label, "employee_code,name,email,unit,role,manager", "people"),
 ]

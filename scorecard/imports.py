@@ -18,9 +18,10 @@ from typing import IO, Iterable, Iterator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import CacheVersion, Measure, OrgUnit, Person
+from .models import CacheVersion, Measure, Measurement, OrgUnit, Person
 
 ORG_COLUMNS = ("code", "name", "parent")
 PEOPLE_COLUMNS = ("employee_code", "name", "email", "unit", "role", "manager")
@@ -119,6 +120,12 @@ def _rows(source, errors: _Errors) -> tuple[list[str], Iterator[tuple[int, list[
 
 
 def _check_header(header: list[str], expected: Iterable[str], errors: _Errors) -> dict[str, int]:
+    """Report the header's problems and map each known column to its index.
+
+    Nothing is raised here: the lines are checked too, as far as the columns
+    found allow, so that one upload reports the header's problems and the
+    lines' together.
+    """
     expected = tuple(expected)
     seen: dict[str, int] = {}
     for index, name in enumerate(header):
@@ -131,11 +138,13 @@ def _check_header(header: list[str], expected: Iterable[str], errors: _Errors) -
     for name in expected:
         if name not in seen:
             errors.add(1, name, _("Required column “%(name)s” is missing.") % {"name": name})
-    errors.raise_if_any()
     return seen
 
 
-def _cell(row: list[str], index: int) -> str:
+def _cell(row: list[str], index: int | None) -> str | None:
+    """The cell's text, stripped; None when the header lacks the column (already reported)."""
+    if index is None:
+        return None
     return row[index].strip() if index < len(row) else ""
 
 
@@ -182,7 +191,9 @@ def import_org(source) -> ImportResult:
     in_file: dict[str, tuple[int, str, str]] = {}
     for line, row in body:
         _check_width(line, row, header, errors)
-        code, name, parent = (_cell(row, cols[c]) for c in ORG_COLUMNS)
+        code, name, parent = (_cell(row, cols.get(c)) for c in ORG_COLUMNS)
+        if code is None:
+            continue  # without the code column no line can be told apart; the header's error says why
         if not code:
             errors.add(line, "code", _("The code is empty."))
             continue
@@ -193,9 +204,11 @@ def import_org(source) -> ImportResult:
             continue
         if code in person_codes:
             errors.add(line, "code", _("%(code)s is already an employee code.") % {"code": code})
-        if not name:
+        if name is not None and not name:
             errors.add(line, "name", _("The name is empty."))
-        in_file[code] = (line, name, parent)
+        in_file[code] = (line, name or "", parent or "")
+    if "parent" not in cols:
+        errors.raise_if_any()  # the parent column is missing: the tree cannot be checked
     # Parents and the single root, over the tree as it will be.
     ids = {u.pk: code for code, u in existing.items()}
     parent_of = {code: ids.get(u.parent_id, "") for code, u in existing.items()}
@@ -258,9 +271,11 @@ def import_people(source) -> ImportResult:
     in_file: dict[str, dict] = {}
     for line, row in body:
         _check_width(line, row, header, errors)
-        rec = {c: _cell(row, cols[c]) for c in PEOPLE_COLUMNS}
+        rec = {c: _cell(row, cols.get(c)) for c in PEOPLE_COLUMNS}
         rec["line"] = line
         code = rec["employee_code"]
+        if code is None:
+            continue  # without the employee_code column no line can be told apart
         if not code:
             errors.add(line, "employee_code", _("The employee code is empty."))
             continue
@@ -271,18 +286,20 @@ def import_people(source) -> ImportResult:
             continue
         if code in units:
             errors.add(line, "employee_code", _("%(code)s is already an org-unit code.") % {"code": code})
-        if not rec["name"]:
+        if rec["name"] is not None and not rec["name"]:
             errors.add(line, "name", _("The name is empty."))
         if rec["email"]:
             try:
                 validate_email(rec["email"])
             except ValidationError:
                 errors.add(line, "email", _("“%(email)s” is not an email address.") % {"email": rec["email"]})
-        if rec["unit"] not in units:
+        if rec["unit"] is not None and rec["unit"] not in units:
             errors.add(line, "unit", _("Unknown org unit “%(unit)s”.") % {"unit": rec["unit"]})
-        if rec["role"] not in roles:
+        if rec["role"] is not None and rec["role"] not in roles:
             errors.add(line, "role", _("Unknown role “%(role)s”: use agent, manager, hr or director.") % {"role": rec["role"]})
         in_file[code] = rec
+    if "manager" not in cols:
+        errors.raise_if_any()  # the manager column is missing: the chain of managers cannot be checked
     ids = {p.pk: code for code, p in existing.items()}
     manager_of = {code: ids.get(p.manager_id, "") for code, p in existing.items()}
     for code, rec in in_file.items():
@@ -380,7 +397,9 @@ def import_measurements(source, progress=None) -> ImportResult:
             seen.add(name)
     if len(header) < 2:
         errors.add(1, "", _("The header needs “date”, “subject” and at least one measure code."))
-    errors.raise_if_any()
+        errors.raise_if_any()
+    # Other header problems do not stop here: the lines are checked too (the first two
+    # columns as date and subject, the known measure columns), and reported together.
 
     subjects: dict[str, tuple[int | None, int | None]] = {code: (pk, None) for code, pk in OrgUnit.objects.values_list("code", "pk")}
     for code, pk, unit_id in Person.objects.values_list("employee_code", "pk", "unit_id"):
@@ -445,3 +464,108 @@ def import_measurements(source, progress=None) -> ImportResult:
     if result.rows == 0:
         raise ImportFailed([LineError(2, "", _("The file has a header but no data lines."))])
     return result
+
+
+# ------------------------------------------------------------------- samples
+# A sample file per kind, built from this installation's own codes so that it
+# imports cleanly as it is: existing units and people are written as they
+# stand (re-importing them changes nothing), and the measurements are the
+# latest day's values of a few subjects. A fresh installation gets a small
+# made-up center instead; its three samples load in order: org, people,
+# measurements.
+
+_SAMPLE_UNITS = (("CENTER", "Contact center", ""), ("D1", "Inbound", "CENTER"),
+                 ("T1", "Inbound team 1", "D1"), ("T2", "Inbound team 2", "D1"))
+_SAMPLE_PEOPLE = (("M001", "Wang Fang", "m001@example.com", "T1", "manager", ""),
+                  ("A001", "Li Na", "a001@example.com", "T1", "agent", "M001"),
+                  ("A002", "Zhang Wei", "a002@example.com", "T1", "agent", "M001"))
+_SAMPLE_AGENT_VALUES = {"contacts_handled": 62, "first_contact_resolved": 47, "handle_seconds": 21700,
+                        "csat_responses": 9, "csat_satisfied": 8}
+_SAMPLE_TEAM_VALUES = {"contacts_offered": 410, "answered_in_sl": 338, "abandoned": 17}
+
+
+def _csv_text(header: Iterable[str], rows: Iterable[Iterable]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def _number(value: float) -> str:
+    return f"{value:.6f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+
+
+def sample_org_csv() -> str:
+    units = list(OrgUnit.objects.select_related("parent").order_by("depth", "code")[:200])
+    if not units:
+        return _csv_text(ORG_COLUMNS, _SAMPLE_UNITS)
+    root = units[0]
+    first = next((u for u in units if u.parent_id == root.pk), None)
+    chosen = [root] + [u for u in units if u.parent_id == root.pk][:2]
+    if first is not None:
+        chosen += [u for u in units if u.parent_id == first.pk][:3]
+    return _csv_text(ORG_COLUMNS, [(u.code, u.name, u.parent.code if u.parent else "") for u in chosen])
+
+
+def _sample_team() -> OrgUnit | None:
+    """A unit with agents in it, or else any unit with no unit below it."""
+    team = OrgUnit.objects.filter(people__role=Person.Role.AGENT, people__is_active=True).order_by("code").first()
+    return team or OrgUnit.objects.filter(children__isnull=True).order_by("code").first()
+
+
+def sample_people_csv() -> str:
+    team = _sample_team()
+    if team is None:
+        return _csv_text(PEOPLE_COLUMNS, _SAMPLE_PEOPLE)
+    people = list(Person.objects.select_related("unit", "manager").filter(unit=team, is_active=True)
+                  .order_by("-role", "employee_code")[:4])
+    if not people:
+        rows = [(code, name, email, team.code, role, manager) for code, name, email, _unit, role, manager in _SAMPLE_PEOPLE]
+        return _csv_text(PEOPLE_COLUMNS, rows)
+    rows = [(p.employee_code, p.name, p.email, team.code, p.role, p.manager.employee_code if p.manager else "")
+            for p in people]
+    return _csv_text(PEOPLE_COLUMNS, rows)
+
+
+def sample_measurements_csv(today: dt.date | None = None) -> str:
+    measures = dict(Measure.objects.values_list("code", "pk"))
+    latest = Measurement.objects.order_by("-date").values_list("date", flat=True).first()
+    if latest is not None:
+        rows = list(
+            Measurement.objects.filter(date=latest)
+            .order_by("person_id", "unit_id", "measure__code")
+            .values_list("person__employee_code", "unit__code", "measure__code", "value")[:300]
+        )
+        by_subject: dict[str, dict[str, float]] = {}
+        for person_code, unit_code, measure_code, value in rows:
+            subject = person_code or unit_code
+            if subject not in by_subject and len(by_subject) == 3:
+                continue
+            by_subject.setdefault(subject, {})[measure_code] = value
+        columns = sorted({code for values in by_subject.values() for code in values})
+        lines = [[latest.isoformat(), subject] + [_number(values[c]) if c in values else "" for c in columns]
+                 for subject, values in by_subject.items()]
+        return _csv_text(["date", "subject", *columns], lines)
+    day = (today or timezone.localdate()) - dt.timedelta(days=1)
+    team = _sample_team()
+    agents = []
+    if team is not None:
+        agents = list(Person.objects.filter(unit=team, role=Person.Role.AGENT, is_active=True)
+                      .order_by("employee_code").values_list("employee_code", flat=True)[:2])
+    if not agents:  # a fresh installation: the people sample's agents and team
+        agents = [code for code, _name, _email, _unit, role, _manager in _SAMPLE_PEOPLE if role == "agent"]
+        team_code = _SAMPLE_PEOPLE[0][3]
+    else:
+        team_code = team.code
+    agent_values = {c: v for c, v in _SAMPLE_AGENT_VALUES.items() if c in measures}
+    team_values = {c: v for c, v in _SAMPLE_TEAM_VALUES.items() if c in measures}
+    columns = list(agent_values) + list(team_values)
+    lines = []
+    for i, code in enumerate(agents):
+        lines.append([day.isoformat(), code] + [str(agent_values[c] + 3 * i) if c in agent_values else "" for c in columns])
+    lines.append([day.isoformat(), team_code] + [str(team_values[c]) if c in team_values else "" for c in columns])
+    return _csv_text(["date", "subject", *columns], lines)
+
+
+SAMPLES = {"org": sample_org_csv, "people": sample_people_csv, "measurements": sample_measurements_csv}

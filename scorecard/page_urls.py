@@ -2,10 +2,13 @@
 
 from django.urls import include, path
 
-from . import document_views, views
+from . import document_views, home, views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home.home_page, name="home"),
+    path("todo/count/", home.todo_count_view, name="todo-count"),
+    # Before Django's own: the reset e-mail's link is built on settings.SITE_URL, not the request's host.
+    path("accounts/password_reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("scorecards/<str:code>/", views.scorecard_page, name="scorecard"),
     path("scorecards/<str:code>/ranking/", views.ranking_page, name="ranking"),

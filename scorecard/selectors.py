@@ -13,6 +13,7 @@ from django.http import Http404
 from .calculations import (
     Formula,
     KpiSpec,
+    Override,
     PerspectiveSpec,
     ScorecardResult,
     Thresholds,
@@ -246,16 +247,32 @@ def measure_sums(subject: Subject, start: dt.date, end: dt.date) -> dict[int, fl
 
 
 # Functions (kind "unit" | "person", owner ids, start, end) → {owner id: {kpi code:
-# Thresholds}}: objective-specific thresholds that override the library's
+# thresholds}}: objective-specific thresholds that override the library's
 # (METRICS.md). The goals app registers one; the core does not import it.
+# A provider's value is either plain Thresholds, or an object with a
+# `thresholds` attribute and, optionally, `label` and `url` (what replaced the
+# library's thresholds, and where the reader can see it: calculations.Override).
 OVERRIDE_PROVIDERS: list = []
 
 
-def threshold_overrides(kind: str, ids: list[int], start: dt.date, end: dt.date) -> dict[int, dict[str, Thresholds]]:
-    merged: dict[int, dict[str, Thresholds]] = {}
+def _as_override(value) -> Override:
+    if isinstance(value, Override):
+        return value
+    if isinstance(value, Thresholds):
+        return Override(value)
+    return Override(value.thresholds, str(getattr(value, "label", "") or ""), str(getattr(value, "url", "") or ""))
+
+
+def threshold_overrides(kind: str, ids: list[int], start: dt.date, end: dt.date) -> dict[int, dict[str, Override]]:
+    """Every provider's overrides for these owners, per owner id and KPI code (one query per provider)."""
+    merged: dict[int, dict[str, Override]] = {}
+    if not ids:
+        return merged
     for provider in OVERRIDE_PROVIDERS:
         for owner, thresholds in provider(kind, ids, start, end).items():
-            merged.setdefault(owner, {}).update(thresholds)
+            bucket = merged.setdefault(owner, {})
+            for code, value in thresholds.items():
+                bucket[code] = _as_override(value)
     return merged
 
 
@@ -265,7 +282,7 @@ def scorecard_for_subject(
     end: dt.date,
     *,
     library: Library | None = None,
-    overrides: dict[str, Thresholds] | None = None,
+    overrides: dict[str, Thresholds | Override] | None = None,
 ) -> ScorecardResult:
     """Score a subject; `overrides` default to the thresholds of the subject's objectives in force."""
     library = library if library is not None else library_load()
@@ -328,6 +345,12 @@ def weekly_values(
 
 
 # ------------------------------------------------------------------- ranking
+# A league table of a unit's whole subtree: the units directly below, every
+# team (the units with no unit below them), or every agent beneath; ranked by
+# the overall score, a perspective's score or a KPI's.
+
+LEVEL_UNITS, LEVEL_TEAMS, LEVEL_AGENTS = "units", "teams", "agents"
+SORT_OVERALL = "overall"
 
 
 @dataclass
@@ -337,42 +360,115 @@ class RankedMember:
     rank: int | None = None
 
 
-def ranking_for_unit(unit: OrgUnit, start: dt.date, end: dt.date) -> tuple[str, list[RankedMember]]:
-    """Rank a unit's child units, or its agents when it has none, by overall score.
+@dataclass
+class Ranking:
+    unit: OrgUnit
+    kind: str  # the level ranked: LEVEL_UNITS, LEVEL_TEAMS or LEVEL_AGENTS
+    levels: list[str]  # the levels this unit offers
+    sort: str  # SORT_OVERALL, a perspective code or a KPI code
+    sort_kind: str  # "overall", "perspective" or "kpi"
+    members: list[RankedMember]
+    library: Library
+    subtree_ids: list[int]  # the unit and every unit beneath it
 
-    Returns ("units" | "agents", members). A constant number of queries:
-    subtree, members, library, and one grouped sum.
+    @property
+    def kpi(self) -> KpiSpec | None:
+        """The KPI ranked on, when the table is sorted by one."""
+        if self.sort_kind != "kpi":
+            return None
+        return next(k for p in self.library.perspectives for k in p.kpis if k.code == self.sort)
+
+
+def ranking_levels(unit: OrgUnit, subtree: list[OrgUnit]) -> list[str]:
+    """The levels a unit can be ranked at: units below and teams only where it has units below."""
+    children = [u for u in subtree if u.parent_id == unit.pk]
+    if not children:
+        return [LEVEL_AGENTS]
+    parents = {u.parent_id for u in subtree}
+    if any(c.pk in parents for c in children):  # some unit two levels down: teams differ from children
+        return [LEVEL_UNITS, LEVEL_TEAMS, LEVEL_AGENTS]
+    return [LEVEL_UNITS, LEVEL_AGENTS]
+
+
+def _sort_kind(library: Library, sort: str) -> str:
+    if sort in {p.code for p in library.perspectives}:
+        return "perspective"
+    if sort in {k.code for p in library.perspectives for k in p.kpis}:
+        return "kpi"
+    return "overall"
+
+
+def _rank_key(member: RankedMember, sort_kind: str, sort: str) -> tuple | None:
+    """What a member is ranked on, better first when sorted ascending; None when it has no score."""
+    card = member.scorecard
+    if sort_kind == "overall":
+        return None if card.overall_score is None else (-card.overall_score,)
+    if sort_kind == "perspective":
+        score = next(p.score for p in card.perspectives if p.code == sort)
+        return None if score is None else (-score,)
+    k = card.kpi(sort)
+    if k is None or k.score is None:
+        return None
+    # Equal scores (two values beyond excellent both score 100) are told apart by the value, in the KPI's direction.
+    return (-k.score, -k.value if k.thresholds.higher_is_better else k.value)
+
+
+def league_table(
+    unit: OrgUnit,
+    start: dt.date,
+    end: dt.date,
+    *,
+    level: str | None = None,
+    sort: str = SORT_OVERALL,
+    library: Library | None = None,
+) -> Ranking:
+    """Rank the members of a unit's subtree at `level` by `sort`; members without a score come last, unranked.
+
+    `level` defaults to the units directly below, or the agents for a unit
+    with none; an unknown level or sort falls back to the default. Equal
+    keys share a rank (1, 2, 2, 4). Queries, whatever the subtree's size:
+    library version (1), subtree (1), agents (1, at the agents level), one
+    grouped sum (1) and the objective thresholds (1 per override provider).
     """
-    library = library_load()
-    subtree = list(OrgUnit.objects.filter(path__startswith=unit.path).only("pk", "path", "parent_id"))
-    children = list(OrgUnit.objects.filter(parent=unit).order_by("code"))
+    library = library if library is not None else library_load()
+    subtree = list(OrgUnit.objects.filter(path__startswith=unit.path).order_by("code"))
+    levels = ranking_levels(unit, subtree)
+    kind = level if level in levels else levels[0]
     base = Measurement.objects.filter(date__range=(start, end))
-    if children:
-        kind = "units"
+    sums: dict[int, dict[str, float]]
+    if kind == LEVEL_AGENTS:
+        unit_ids = [u.pk for u in subtree]
+        members = list(
+            Person.objects.select_related("unit")
+            .filter(unit_id__in=unit_ids, role=Person.Role.AGENT, is_active=True)
+            .order_by("employee_code")
+        )
+        # A person's figures are theirs wherever they sat (METRICS.md): rows by person, not by unit.
+        rows = base.filter(person_id__isnull=False) if unit.parent_id is None else base.filter(
+            person_id__in=[m.pk for m in members]
+        )
+        rows = rows.values("person_id", "measure_id").annotate(total=Sum("value")).order_by()
+        sums = {m.pk: {} for m in members}
+        for r in rows:
+            code = library.measure_codes.get(r["measure_id"])
+            if code and r["person_id"] in sums:
+                sums[r["person_id"]][code] = r["total"]
+    else:
+        if kind == LEVEL_UNITS:
+            members = [u for u in subtree if u.parent_id == unit.pk]
+        else:
+            parents = {u.parent_id for u in subtree}
+            members = [u for u in subtree if u.pk not in parents and u.pk != unit.pk]
+        # Each unit of the subtree counts toward the member whose path holds it.
+        by_path = sorted(members, key=lambda m: len(m.path), reverse=True)
         owner = {}
         for u in subtree:
-            for child in children:
-                if u.path.startswith(child.path):
-                    owner[u.pk] = child.pk
+            holder = next((m for m in by_path if u.path.startswith(m.path)), None)
+            if holder is not None:
+                owner[u.pk] = holder.pk
         rows = (
             base.filter(unit_id__in=list(owner))
             .values("unit_id", "measure_id")
-            .annotate(total=Sum("value"))
-            .order_by()
-        )
-        sums: dict[int, dict[str, float]] = {c.pk: {} for c in children}
-        for r in rows:
-            code = library.measure_codes.get(r["measure_id"])
-            if code:
-                bucket = sums[owner[r["unit_id"]]]
-                bucket[code] = bucket.get(code, 0.0) + r["total"]
-        members = children
-    else:
-        kind = "agents"
-        members = list(Person.objects.filter(unit=unit, role=Person.Role.AGENT, is_active=True).order_by("employee_code"))
-        rows = (
-            base.filter(person_id__in=[m.pk for m in members])
-            .values("person_id", "measure_id")
             .annotate(total=Sum("value"))
             .order_by()
         )
@@ -380,11 +476,67 @@ def ranking_for_unit(unit: OrgUnit, start: dt.date, end: dt.date) -> tuple[str, 
         for r in rows:
             code = library.measure_codes.get(r["measure_id"])
             if code:
-                sums[r["person_id"]][code] = r["total"]
-    overrides = threshold_overrides("unit" if kind == "units" else "person", [m.pk for m in members], start, end)
+                bucket = sums[owner[r["unit_id"]]]
+                bucket[code] = bucket.get(code, 0.0) + r["total"]
+    overrides = threshold_overrides("person" if kind == LEVEL_AGENTS else "unit", [m.pk for m in members], start, end)
     ranked = [RankedMember(m, build_scorecard(library.perspectives, sums[m.pk], overrides.get(m.pk))) for m in members]
-    ranked.sort(key=lambda r: (r.scorecard.overall_score is None, -(r.scorecard.overall_score or 0), r.obj.code))
+    sort_kind = _sort_kind(library, sort)
+    sort = sort if sort_kind != "overall" else SORT_OVERALL
+    keys = {id(m): _rank_key(m, sort_kind, sort) for m in ranked}
+    ranked.sort(key=lambda m: (keys[id(m)] is None, keys[id(m)] or (), m.obj.code))
+    previous = None
     for position, member in enumerate(ranked, start=1):
-        if member.scorecard.overall_score is not None:
-            member.rank = position
-    return kind, ranked
+        key = keys[id(member)]
+        if key is None:
+            break
+        member.rank = previous.rank if previous is not None and keys[id(previous)] == key else position
+        previous = member
+    return Ranking(unit, kind, levels, sort, sort_kind, ranked, library, [u.pk for u in subtree])
+
+
+def ranking_for_unit(
+    unit: OrgUnit, start: dt.date, end: dt.date, *, level: str | None = None, sort: str = SORT_OVERALL
+) -> tuple[str, list[RankedMember]]:
+    """Rank a unit's members (league_table); returns (level, members)."""
+    table = league_table(unit, start, end, level=level, sort=sort)
+    return table.kind, table.members
+
+
+# ---------------------------------------------------------- team standing
+
+
+@dataclass
+class KpiStanding:
+    team_value: float | None  # the KPI's value for the agent's team (its whole subtree)
+    rank: int | None  # the agent's rank among the team's agents on this KPI's score
+    ranked: int  # how many of the team's agents have a score on this KPI
+
+
+def team_standing(
+    person: Person, start: dt.date, end: dt.date, *, library: Library | None = None
+) -> dict[str, KpiStanding]:
+    """For each KPI, the value of the agent's team and the agent's rank among its agents.
+
+    Empty for someone in no unit. Queries: the team's league table (subtree,
+    agents, grouped sums, thresholds; the library version too unless given)
+    and the team's sums (1).
+    """
+    if not person.unit_id:
+        return {}
+    team = person.unit
+    table = league_table(team, start, end, level=LEVEL_AGENTS, library=library)
+    unit_ids = None if team.parent_id is None else table.subtree_ids
+    team_sums = table.library.codes(measure_sums(Subject(team, unit_ids), start, end))
+    standing = {}
+    for p in table.library.perspectives:
+        for spec in p.kpis:
+            value = kpi_value(team_sums, spec.formula)
+            keyed = [(m, _rank_key(m, "kpi", spec.code)) for m in table.members]
+            keyed = sorted([(m, key) for m, key in keyed if key is not None], key=lambda mk: mk[1])
+            rank = None
+            for position, (m, key) in enumerate(keyed, start=1):
+                if m.obj.pk == person.pk:
+                    rank = next(i for i, (_m, k) in enumerate(keyed, start=1) if k == key)
+                    break
+            standing[spec.code] = KpiStanding(value, rank, len(keyed))
+    return standing

@@ -160,6 +160,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two choice sets share the field name "kind": a scorecard's subject (unit or person) and an objective's kind.
+    "ENUM_NAME_OVERRIDES": {
+        "SubjectKindEnum": [("unit", "unit"), ("person", "person")],
+        "ObjectiveKindEnum": "goals.models.Objective.Kind",
+    },
 }
 
 # Celery. The default broker is kombu's filesystem transport under var/:
@@ -213,15 +218,23 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=15),
     },
 }
+# The center's currency (ISO 4217 code): money is shown with its symbol or word
+# in the reader's language (CNY: "¥3.8" in English, "3.8 元" in Chinese).
+CURRENCY = os.environ.get("CURRENCY", "CNY").strip().upper() or "CNY"
 # Uploaded measurement files are kept this many days for audit, then deleted.
 IMPORT_FILE_RETENTION_DAYS = int(os.environ.get("IMPORT_FILE_RETENTION_DAYS", "30"))
 # Owners of objectives with no check-in for this many days get one reminder.
 GOALS_CHECKIN_REMINDER_DAYS = int(os.environ.get("GOALS_CHECKIN_REMINDER_DAYS", "14"))
 # People who have not finished their part of a review get one reminder this long before its deadline.
 REVIEW_REMINDER_HOURS = int(os.environ.get("REVIEW_REMINDER_HOURS", "48"))
-# Links for people without a login (customers answering 360 feedback) are
-# built on this address and stay valid this many days (never past the 360 deadline).
-SITE_URL = os.environ.get("SITE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}").rstrip("/")
+# HR's "Remind the late ones now" skips a part reminded (by it or by the beat) less than this long ago.
+REVIEW_REMIND_NOW_HOURS = float(os.environ.get("REVIEW_REMIND_NOW_HOURS", "1"))
+# The one address every link in an e-mail is built on (scorecard.emails.absolute_url),
+# also for customers answering 360 feedback without a login. Not derived from PORT:
+# under honcho the worker and beat see PORT+100 and PORT+200, so `make run`
+# exports SITE_URL from the web's port before starting them.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").strip().rstrip("/")
+# Links for customers stay valid this many days (never past the 360 deadline).
 FEEDBACK_LINK_DAYS = int(os.environ.get("FEEDBACK_LINK_DAYS", "14"))
 # Bulk exports of appraisal PDFs: appraisals per task (the unit of parallel work
 # between workers), how long before a silent chunk is dispatched again, and how

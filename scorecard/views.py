@@ -13,6 +13,7 @@ import math
 import re
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q
@@ -25,11 +26,12 @@ from django.utils.translation import gettext_lazy
 
 from . import selectors, services
 from .calculations import KpiResult, PerspectiveResult, ScorecardResult
-from .charts import trend_svg
+from .charts import trend_line_svg
+from .emails import site_url
 from .forms import KpiForm, MeasureForm, RangeForm, WeightsForm, form_errors_from
 from .models import Kpi, Measure, OrgUnit, Person, Perspective
 from .periods import PRESETS
-from .units import unit_label
+from .units import unit_label, with_unit
 
 SEGMENT_LABELS = {
     "below_baseline": gettext_lazy("below the baseline"),
@@ -91,32 +93,50 @@ def _breadcrumb(user, subject: selectors.Subject) -> list[OrgUnit]:
     return [u for u in units if selectors.unit_visible(user, u)]
 
 
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    code = selectors.home_subject_code(request.user)
-    if not code:
-        return redirect("kpi-list")
-    return redirect("scorecard", code=code)
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's password reset, its e-mail link built on the configured site address (scorecard.emails)."""
+
+    def form_valid(self, form):
+        self.extra_email_context = {"site_url": site_url()}
+        return super().form_valid(form)
 
 
 # ---------------------------------------------------------------- scorecard
 
 
-def _kpi_rows(p: PerspectiveResult, weeks, series, subject_code: str, range_query: str):
+def _override_note(k: KpiResult, unit: str) -> dict | None:
+    """What replaced the library's thresholds of a KPI for this subject (an agreed objective), for the row."""
+    o = k.override
+    if o is None:
+        return None
+    numbers = {name: with_unit(_n(getattr(o.thresholds, attr)), unit)
+               for name, attr in (("baseline", "baseline"), ("target", "typical"), ("stretch", "excellent"))}
+    return {"label": o.label, "url": o.url, **numbers}
+
+
+def _kpi_rows(p: PerspectiveResult, weeks, series, subject_code: str, range_query: str, standing=None):
     rows = []
     for k in p.kpis:
         t = k.thresholds
         unit = unit_label(k.spec.unit)
+        team = standing.get(k.code) if standing else None
         rows.append({
             "r": k,
             "unit": unit,
-            "chart": trend_svg(
+            "chart": trend_line_svg(
                 weeks, series.get(k.code, []), t.baseline, t.excellent, unit,
                 label=_("%(kpi)s, weekly values") % {"kpi": k.spec.label},
             ),
             "why_url": reverse("kpi-why", args=[subject_code, k.code]) + (f"?{range_query}" if range_query else ""),
+            "override": _override_note(k, unit),
+            "team": team,
+            "team_value": with_unit(_n(team.team_value, 1), unit) if team and team.team_value is not None else None,
         })
     return rows
+
+
+def _is_agent_in_a_team(subject: selectors.Subject) -> bool:
+    return not subject.is_unit and subject.obj.role == Person.Role.AGENT and bool(subject.obj.unit_id)
 
 
 @login_required
@@ -125,7 +145,8 @@ def scorecard_page(request: HttpRequest, code: str) -> HttpResponse:
 
     Queries, whatever the data size: subject (2), breadcrumb (1), library (1 when
     cached, 4 after a library change), measure sums (1), weekly values (1) — plus
-    session, user and navigation. tests/scorecard/test_pages.py pins the counts.
+    session, user and navigation; for an agent, the team's standing per KPI
+    (selectors.team_standing: 5). tests/scorecard/test_pages.py pins the counts.
     """
     subject = selectors.subject_get(request.user, code)
     form, start, end = _range(request)
@@ -135,22 +156,62 @@ def scorecard_page(request: HttpRequest, code: str) -> HttpResponse:
     library = selectors.library_load()
     result = selectors.scorecard_for_subject(subject, start, end, library=library)
     weeks, series = selectors.weekly_values(subject, start, end, library)
+    standing = selectors.team_standing(subject.obj, start, end, library=library) if _is_agent_in_a_team(subject) else None
     ctx["result"] = result
+    ctx["team"] = subject.obj.unit if standing is not None else None
     ctx["perspectives"] = [
-        {"p": p, "kpis": _kpi_rows(p, weeks, series, subject.code, ctx["range_query"])} for p in result.perspectives
+        {"p": p, "kpis": _kpi_rows(p, weeks, series, subject.code, ctx["range_query"], standing)}
+        for p in result.perspectives
     ]
     return render(request, "scorecard/scorecard.html", ctx)
 
 
 # ------------------------------------------------------------------ ranking
 
+LEVEL_LABELS = {
+    selectors.LEVEL_UNITS: gettext_lazy("Units directly below"),
+    selectors.LEVEL_TEAMS: gettext_lazy("All teams beneath"),
+    selectors.LEVEL_AGENTS: gettext_lazy("All agents beneath"),
+}
+LEVEL_DESCRIPTIONS = {
+    selectors.LEVEL_UNITS: gettext_lazy("The units directly below, each with everything beneath it."),
+    selectors.LEVEL_TEAMS: gettext_lazy("Every team of the subtree (the units with no unit below them), "
+                                        "however deep."),
+    selectors.LEVEL_AGENTS: gettext_lazy("Every active agent of the subtree, on their own scorecard."),
+}
+
+
+def _ranking_rows(table: selectors.Ranking, unit: str) -> list[dict]:
+    perspectives = [p.code for p in table.library.perspectives]
+    rows = []
+    for m in table.members:
+        scores = {p.code: p for p in m.scorecard.perspectives}
+        weakest = m.scorecard.weakest
+        k = m.scorecard.kpi(table.sort) if table.sort_kind == "kpi" else None
+        rows.append({
+            "m": m,
+            "rank": m.rank,
+            "overall": m.scorecard.overall_score,
+            "band": m.scorecard.band,
+            "cells": [
+                {"p": scores[code], "has_weakest": weakest is not None and weakest.spec.perspective == code}
+                for code in perspectives
+            ],
+            "weakest": weakest,
+            "kpi": k,
+            "kpi_value": with_unit(_n(k.value, 1), unit) if k is not None and k.value is not None else None,
+        })
+    return rows
+
 
 @login_required
 def ranking_page(request: HttpRequest, code: str) -> HttpResponse:
-    """Rank a unit's child units (or a team's agents) by overall or one perspective's score.
+    """A league table of a unit's subtree: units below, every team or every agent, by any score.
 
-    Queries: subject (2), breadcrumb (1), library (1 when cached), subtree (1),
-    child units (1), agents (1, for a team), one grouped sum (1).
+    `level` is units | teams | agents; `sort` is overall, a perspective code
+    or a KPI code. Queries, whatever the subtree's size: subject (2),
+    breadcrumb (1), library (1 when cached), subtree (1), agents (1, at the
+    agents level), one grouped sum (1), objective thresholds (1).
     """
     subject = selectors.subject_get(request.user, code)
     if not subject.is_unit:
@@ -159,38 +220,42 @@ def ranking_page(request: HttpRequest, code: str) -> HttpResponse:
     ctx = {"subject": subject, "breadcrumb": _breadcrumb(request.user, subject), **_range_ctx(request, form, start, end)}
     if start is None:
         return render(request, "scorecard/ranking.html", ctx, status=400)
-    kind, members = selectors.ranking_for_unit(subject.obj, start, end)
-    perspectives = [p.spec for p in members[0].scorecard.perspectives] if members else []
-    sort = request.GET.get("sort", "overall")
-    if sort not in {p.code for p in perspectives}:
-        sort = "overall"
-    rows = []
-    for m in members:
-        scores = {p.code: p for p in m.scorecard.perspectives}
-        weakest = m.scorecard.weakest
-        rows.append({
-            "m": m,
-            "overall": m.scorecard.overall_score,
-            "band": m.scorecard.band,
-            "cells": [
-                {"p": scores[spec.code], "has_weakest": weakest is not None and weakest.spec.perspective == spec.code}
-                for spec in perspectives
-            ],
-            "weakest": weakest,
-            "rank": m.rank,
-        })
-    if sort != "overall":
-        index = [p.code for p in perspectives].index(sort)
-        rows.sort(key=lambda r: (r["cells"][index]["p"].score is None, -(r["cells"][index]["p"].score or 0), r["m"].obj.code))
-        for position, row in enumerate(rows, start=1):
-            row["rank"] = position if row["cells"][index]["p"].score is not None else None
-    sort_links = [{"code": "overall", "label": _("Overall"), "active": sort == "overall"}] + [
-        {"code": p.code, "label": p.label, "active": sort == p.code} for p in perspectives
+    table = selectors.league_table(
+        subject.obj, start, end, level=request.GET.get("level") or None, sort=request.GET.get("sort") or "overall"
+    )
+    kpi = table.kpi
+    unit = unit_label(kpi.unit) if kpi else ""
+    range_params = {"start": start.isoformat(), "end": end.isoformat()}
+    sort_links = [{"code": "overall", "label": _("Overall"), "active": table.sort == "overall"}] + [
+        {"code": p.code, "label": p.label, "active": table.sort == p.code} for p in table.library.perspectives
     ]
     for link in sort_links:
-        link["query"] = "?" + urlencode({**({"start": start.isoformat(), "end": end.isoformat()}), "sort": link["code"]})
-    ctx.update({"kind": kind, "rows": rows, "perspectives": perspectives, "sort": sort, "sort_links": sort_links})
-    ctx["range_keep"] = {"sort": sort}
+        link["query"] = "?" + urlencode({**range_params, "level": table.kind, "sort": link["code"]})
+    level_links = [
+        {"code": level, "label": LEVEL_LABELS[level], "active": level == table.kind,
+         "query": "?" + urlencode({**range_params, "level": level, "sort": table.sort})}
+        for level in table.levels
+    ]
+    sort_choices = [
+        {"label": _("Scores"), "options": [{"code": link["code"], "label": link["label"]} for link in sort_links]},
+    ] + [
+        {"label": p.label, "options": [{"code": k.code, "label": k.label} for k in p.kpis]}
+        for p in table.library.perspectives
+    ]
+    ctx.update({
+        "table": table,
+        "kind": table.kind,
+        "rows": _ranking_rows(table, unit),
+        "perspectives": [p for p in table.library.perspectives],
+        "sort": table.sort,
+        "sort_kpi": kpi,
+        "sort_kpi_unit": unit,
+        "sort_links": sort_links,
+        "sort_choices": sort_choices,
+        "level_links": level_links,
+        "level_description": LEVEL_DESCRIPTIONS[table.kind],
+        "range_keep": {"sort": table.sort, "level": table.kind},
+    })
     return render(request, "scorecard/ranking.html", ctx)
 
 
@@ -271,6 +336,7 @@ def kpi_why_page(request: HttpRequest, code: str, kpi_code: str) -> HttpResponse
         "result": result,
         "k": k,
         "unit": unit_label(k.spec.unit),
+        "override": _override_note(k, unit_label(k.spec.unit)),
         "perspective": perspective,
         "sums": sums,
         "missing": missing,

@@ -3,6 +3,8 @@
 from django import template
 from django.utils.translation import get_language
 
+from scorecard import units
+
 register = template.Library()
 
 
@@ -26,11 +28,5 @@ def localized(obj, field: str):
 
 @register.filter
 def with_unit(value, unit) -> str:
-    """A number with its unit label as the scorecard shows it: "65%", "420 s", "5.2 currency"."""
-    if value in (None, ""):
-        return value
-    if not unit:
-        return f"{value}"
-    if unit == "%":
-        return f"{value}%"
-    return f"{value} {unit}"
+    """A number with its unit label as the scorecard shows it: "65%", "420 s", "¥5.2" / "5.2 元"."""
+    return units.with_unit(value, str(unit) if unit else "")

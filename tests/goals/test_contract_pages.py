@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from goals import contracts
+from goals.contract_forms import READ_REQUIRED
 from goals.models import Contract, Objective
 from tests.goals.test_contracts import Q3, alice_objectives, draft, make_objective, signed
 
@@ -155,7 +156,8 @@ def test_contract_pages_answer_404_outside_the_users_view(client, org, user):
     login(client, getattr(org, user))
     for name in ("contract-detail", "contract-edit", "contract-amend"):
         assert client.get(reverse(name, args=[contract.pk])).status_code == 404, name
-    assert client.post(reverse("contract-sign", args=[contract.pk])).status_code == 404
+    assert client.post(reverse("contract-sign", args=[contract.pk]), SIGN).status_code == 404
+    assert client.get(reverse("contract-sign", args=[contract.pk])).status_code == 404
 
 
 def test_detail_reads_as_a_document_with_sign_buttons_for_the_right_people(client, org):
@@ -172,11 +174,14 @@ def test_detail_reads_as_a_document_with_sign_buttons_for_the_right_people(clien
     assert "Sign as the" not in page
 
 
+SIGN = {"confirm": "on"}
+
+
 def test_both_sign_on_the_page_and_the_contract_locks(client, org):
     contract = draft(org)
     url = reverse("contract-sign", args=[contract.pk])
-    assert login(client, org.alice).post(url).status_code == 302
-    response = login(client, org.mike).post(url, follow=True)
+    assert login(client, org.alice).post(url, SIGN).status_code == 302
+    response = login(client, org.mike).post(url, SIGN, follow=True)
     assert "Both parties have signed: the contract is now locked." in response.content.decode()
     contract.refresh_from_db()
     assert contract.is_locked and contract.status == Contract.Status.SIGNED
@@ -184,19 +189,70 @@ def test_both_sign_on_the_page_and_the_contract_locks(client, org):
     assert contract.content_hash[:16] in page and "Amend" in page and "Sign as the" not in page
 
 
+def test_the_sign_page_shows_what_is_signed_and_asks_to_confirm(client, org):
+    contract = draft(org)
+    digest = contracts.content_hash(contracts.contract_content(contract))
+    page = login(client, org.alice).get(reverse("contract-sign", args=[contract.pk])).content.decode()
+    for text in ("version 1", "Raise first-contact resolution", "Weight in this contract", "Bonus 150%",
+                 "Two coaching sessions a month.", digest, "I have read this version", 'name="confirm"',
+                 f'name="content_hash" value="{digest}"'):
+        assert text in page, text
+    # The contract page leads there instead of signing in one click.
+    detail = client.get(reverse("contract-detail", args=[contract.pk])).content.decode()
+    assert f'href="{reverse("contract-sign", args=[contract.pk])}"' in detail
+    assert f'action="{reverse("contract-sign", args=[contract.pk])}"' not in detail
+
+
+def test_signing_without_ticking_i_have_read_is_refused_with_a_field_error(client, org):
+    contract = draft(org)
+    response = login(client, org.alice).post(reverse("contract-sign", args=[contract.pk]), {})
+    assert response.status_code == 400
+    assert str(READ_REQUIRED) in response.content.decode()
+    assert 'id="confirm-errors"' in response.content.decode()
+    assert not contract.signatures.exists()
+
+
+def test_a_contract_changed_since_it_was_read_is_not_signed(client, org):
+    contract = draft(org)
+    read = contracts.content_hash(contracts.contract_content(contract))
+    Contract.objects.filter(pk=contract.pk).update(support="Less support than promised.")
+    response = login(client, org.alice).post(reverse("contract-sign", args=[contract.pk]),
+                                             {"confirm": "on", "content_hash": read})
+    page = response.content.decode()
+    assert response.status_code == 400 and "changed after you opened it" in page
+    assert "Less support than promised." in page  # the current text, to read again
+    assert not contract.signatures.exists()
+
+
 def test_hr_cannot_sign_for_the_employer(client, org):
     contract = draft(org)
-    assert login(client, org.hana).post(reverse("contract-sign", args=[contract.pk])).status_code == 403
+    assert login(client, org.hana).post(reverse("contract-sign", args=[contract.pk]), SIGN).status_code == 403
+    assert login(client, org.hana).get(reverse("contract-sign", args=[contract.pk])).status_code == 403
     assert not contract.signatures.exists()
 
 
 def test_signing_twice_shows_the_refusal(client, org):
     contract = draft(org)
     login(client, org.alice)
-    client.post(reverse("contract-sign", args=[contract.pk]))
-    response = client.post(reverse("contract-sign", args=[contract.pk]), follow=True)
+    client.post(reverse("contract-sign", args=[contract.pk]), SIGN)
+    response = client.post(reverse("contract-sign", args=[contract.pk]), SIGN, follow=True)
     assert "The employee has already signed this contract." in response.content.decode()
     assert contract.signatures.count() == 1
+
+
+def test_the_contract_explains_how_its_weights_relate_to_the_objectives_own(client, org):
+    a, b, c = (make_objective(org.alice, title=t, weight=w) for t, w in (("One", 25), ("Two", 25), ("Three", 20)))
+    assert contracts.contract_weights([a, b, c]) == [35.71, 35.71, 28.58]
+    assert contracts.contract_weights([a, b]) == [50.0, 50.0]
+    # A new contract proposes them.
+    page = login(client, org.mike).get(create_url()).content.decode()
+    assert f'name="w-{a.pk}" id="id_w-{a.pk}" value="35.71"' in page
+    assert "goals.js" in page and "<script>" not in page[page.index("<main"):]  # the live total: a static file
+    response = client.post(create_url(), form_data([a, b, c], ["35.71", "35.71", "28.58"]))
+    contract = Contract.objects.get()
+    page = client.get(reverse("contract-detail", args=[contract.pk])).content.decode()
+    assert "Objective&#x27;s own weight" in page or "Objective's own weight" in page
+    assert "rescaled to 100" in page and ">25<" in page and ">35.71<" in page and ">28.58<" in page
 
 
 # ---------------------------------------------------------------------- edit

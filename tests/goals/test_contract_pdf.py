@@ -7,6 +7,8 @@ department's manager) may not read it.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import shutil
 import subprocess
 
@@ -115,9 +117,19 @@ def test_download_follows_the_contract_page_rule(client, org, tmp_path):
         client.force_login(reader)
         response = client.get(url + "?lang=zh-hans")
         assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
-        assert "T1_ALICE_contract_2026-07-01_v1.pdf" in response["Content-Disposition"]
+        assert "contract_ALICE_2026-Q3_v1_zh-hans.pdf" in response["Content-Disposition"]
     assert "一、目标与权重" in pdf_text(response.content, tmp_path)
-    assert contract_filename(contract) == "T1_ALICE_contract_2026-07-01_v1.pdf"
+
+
+def test_the_pdf_file_name_says_whose_contract_which_period_version_and_language(client, org):
+    contract = signed(org)
+    assert contract_filename(contract, "en") == "contract_ALICE_2026-Q3_v1_en.pdf"
+    assert contract_filename(contract, "zh-hans") == "contract_ALICE_2026-Q3_v1_zh-hans.pdf"
+    contract.period_end = dt.date(2026, 8, 15)
+    assert contract_filename(contract, "en") == "contract_ALICE_2026-07-01_2026-08-15_v1_en.pdf"
+    client.force_login(org.alice)
+    response = client.get(reverse("contract-pdf", args=[contract.pk]) + "?lang=en")
+    assert 'filename="contract_ALICE_2026-Q3_v1_en.pdf"' in response["Content-Disposition"]
 
 
 def test_the_contract_page_offers_the_pdf_in_both_languages(client, org):

@@ -1,14 +1,18 @@
 """Objective pages: who sees what (404 outside the view), forms, status steps, revisions, query counts."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from goals import services
+from goals.forms import OWNER_UNKNOWN
 from goals.models import Objective
 from scorecard.models import Kpi
+from scorecard.periods import quarter_of
 from tests.base import make_person
 
 Q3 = (dt.date(2026, 7, 1), dt.date(2026, 9, 30))
@@ -91,7 +95,7 @@ def test_list_query_count_does_not_grow_with_the_data(client, org, django_assert
         person = make_person(f"A{i}", f"Agent {i}", org.t1, "agent", org.mike)
         objective(org, person)
         objective(org, person, kind="milestone", kpi=None, completion_criterion="x", verification="y")
-    # Expect: session, user, navigation, perspectives (1), count (1), page (1).
+    # Expect: session, user, navigation, perspectives (1), count (1), page (1), the owner picker's units and people (2).
     with django_assert_max_num_queries(len(small)):
         response = client.get(reverse("objective-list"))
     assert response.text.count('href="/goals/objectives/') >= 17
@@ -293,10 +297,15 @@ def test_revise_answers_404_to_who_may_not_revise(client, org, user):
     assert login(client, getattr(org, user)).get(reverse("objective-revise", args=[o.pk])).status_code == 404
 
 
+def this_quarter() -> dict:
+    start, end = quarter_of(timezone.localdate())
+    return {"period_start": start, "period_end": end, "due_date": end}
+
+
 def test_create_form_offers_the_objectives_above_as_parents_never_a_peers(client, org):
-    team = objective(org, org.t1, title="Team FCR")
-    center = objective(org, org.center, title="Center FCR")
-    objective(org, org.bob, title="Bob's FCR")
+    team = objective(org, org.t1, title="Team FCR", **this_quarter())
+    center = objective(org, org.center, title="Center FCR", **this_quarter())
+    objective(org, org.bob, title="Bob's FCR", **this_quarter())
 
     text = login(client, org.alice).get(reverse("objective-create"), {"owner": "ALICE"}).text
     assert "Team FCR" in text and "Center FCR" in text and "Bob&#x27;s FCR" not in text
@@ -304,3 +313,169 @@ def test_create_form_offers_the_objectives_above_as_parents_never_a_peers(client
     client.force_login(org.dirk)
     text = client.get(reverse("objective-create"), {"owner": "T1"}).text
     assert f'value="{center.pk}"' in text and f'value="{team.pk}"' not in text
+
+
+def parent_values(html: str) -> set[int]:
+    select = html[html.index('name="parent"'):]
+    select = select[:select.index("</select>")]
+    return {int(v) for v in re.findall(r'value="(\d+)"', select)}
+
+
+def test_a_team_objective_can_hang_under_its_departments_objective(client, org):
+    """The "Parent objective" list of a team objective offers the department's and center's objectives
+    of an overlapping period, whoever writes it (it was empty for a team manager)."""
+    department = objective(org, org.d1, title="Department FCR", **this_quarter())
+    center = objective(org, org.center, title="Center FCR", **this_quarter())
+    objective(org, org.d1, title="Last year's FCR")  # Q3 2026: another period
+    objective(org, org.d2, title="The other department's FCR", **this_quarter())
+    objective(org, org.t1, title="The team's own FCR", **this_quarter())
+
+    for user in (org.mike, org.dana, org.dirk):
+        html = login(client, user).get(reverse("objective-create"), {"owner": "T1"}).text
+        assert parent_values(html) == {department.pk, center.pk}, user
+
+    # The manager's form opens on his own team: the list is filled before he types anything.
+    html = login(client, org.mike).get(reverse("objective-create")).text
+    assert 'value="Team One (T1)"' in html and parent_values(html) == {department.pk, center.pk}
+
+    # What the page asks for when the owner or the period changes (goals.js).
+    quarter = this_quarter()
+    fragment = client.get(reverse("objective-parent-options"), {
+        "owner": "Team One (T1)", "period_start": quarter["period_start"].isoformat(),
+        "period_end": quarter["period_end"].isoformat(),
+    }).text
+    assert f'value="{department.pk}"' in fragment and "Last year" not in fragment
+
+    # And the chosen parent is saved.
+    data = form_data(owner="Team One (T1)", parent=str(department.pk), **{
+        k: v.isoformat() for k, v in quarter.items()})
+    response = client.post(reverse("objective-create"), data)
+    assert response.status_code == 302
+    assert Objective.objects.get(title="FCR up").parent == department
+
+
+def test_a_parent_from_another_branch_is_refused_with_a_field_error(client, org):
+    other = objective(org, org.d2, title="The other department's FCR", **this_quarter())
+    quarter = {k: v.isoformat() for k, v in this_quarter().items()}
+    response = login(client, org.dirk).post(reverse("objective-create"), form_data(owner="T1", parent=str(other.pk), **quarter))
+    assert response.status_code == 400 and not Objective.objects.filter(title="FCR up").exists()
+    assert "Select a valid choice" in response.text
+
+
+def test_an_agent_finds_the_form_filled_with_themself_and_kpis_by_name(client, org):
+    html = login(client, org.alice).get(reverse("objective-create")).text
+    assert 'name="owner" value="Alice Agent (ALICE)"' in html
+    assert '<option value="Alice Agent (ALICE)">' in html and "Bob Peer" not in html  # the list: only herself
+    kpi = html[html.index('name="kpi"'):]
+    kpi = kpi[:kpi.index("</select>")]
+    assert '<option value="fcr">First-contact resolution</option>' in kpi and ">fcr<" not in kpi
+    # What the browser sends back is the name with the code: it resolves to her.
+    response = client.post(reverse("objective-create"), {**form_data(owner="Alice Agent (ALICE)"), "propose": "1"})
+    assert response.status_code == 302 and Objective.objects.get().owner == org.alice
+
+
+def test_kpis_are_named_in_the_readers_language(client, org):
+    client.force_login(org.alice)
+    html = client.get(reverse("objective-create"), HTTP_ACCEPT_LANGUAGE="zh-hans").text
+    kpi = html[html.index('name="kpi"'):]
+    assert '<option value="fcr">一次解决率</option>' in kpi[:kpi.index("</select>")]
+
+
+def test_a_manager_picks_people_and_units_by_name(client, org):
+    html = login(client, org.mike).get(reverse("objective-create")).text
+    options = set(re.findall(r'<option value="([^"]+ \([A-Z0-9]+\))">', html))
+    assert options == {"Team One (T1)", "Mike Manager (MIKE)", "Alice Agent (ALICE)", "Bob Peer (BOB)"}
+    response = client.post(reverse("objective-create"), form_data(owner="Bob Peer (BOB)"))
+    assert response.status_code == 302 and Objective.objects.get().owner == org.bob
+
+
+def test_an_owner_outside_the_view_is_a_field_error(client, org):
+    response = login(client, org.mike).post(reverse("objective-create"), form_data(owner="Carl Two (CARL)"))
+    assert response.status_code == 400 and not Objective.objects.exists()
+    assert str(OWNER_UNKNOWN) in response.text
+
+
+# --------------------------------------------------------- links and words
+
+
+def test_a_manager_reaches_the_cascade_and_templates_from_the_objective_and_the_list(client, org):
+    team = objective(org, org.t1, title="Team FCR")
+    mine = objective(org, org.alice, title="Alice FCR", parent=team)
+    page = login(client, org.mike).get(reverse("objective-detail", args=[team.pk])).text
+    assert f'href="{reverse("objective-cascade", args=[team.pk])}"' in page
+    assert f'href="{reverse("template-list")}"' in page
+    assert f'href="{reverse("cascade-tree")}?period=2026-Q3"' in page
+    listing = client.get(reverse("objective-list")).text
+    assert f'href="{reverse("objective-cascade", args=[team.pk])}"' in listing
+    assert f'href="{reverse("cascade-tree")}"' in listing and f'href="{reverse("template-list")}"' in listing
+    # Nothing to cascade from a person's objective; an agent has no templates.
+    page = login(client, org.alice).get(reverse("objective-detail", args=[mine.pk])).text
+    assert reverse("objective-cascade", args=[mine.pk]) not in page and reverse("template-list") not in page
+    # Olga may not set T1's objectives: she does not even see them.
+    assert login(client, org.olga).get(reverse("objective-cascade", args=[team.pk])).status_code == 404
+
+
+def test_the_objective_page_says_what_baseline_target_and_stretch_score(client, org):
+    o = objective(org, org.alice)
+    page = login(client, org.alice).get(reverse("objective-detail", args=[o.pk])).text
+    assert "70.0% <span class=\"muted\">scores 60" in page
+    assert "74.0% <span class=\"muted\">scores 80" in page
+    assert "78.0% <span class=\"muted\">scores 100" in page
+    assert "→ 60" not in page and "instead of the KPI library" in page
+
+
+def test_an_ended_objective_asks_its_manager_to_mark_it_achieved_or_missed(client, org):
+    o = objective(org, org.alice, status=Objective.Status.PROPOSED)
+    services.objective_transition(user=org.mike, objective=o, action="agree")
+    services.objective_transition(user=org.mike, objective=o, action="activate")
+    assert timezone.localdate() > o.period_end  # Q3 2026 is over
+    page = login(client, org.mike).get(reverse("objective-detail", args=[o.pk])).text
+    assert "Period ended — mark achieved or missed" in page and 'value="achieve"' in page and 'value="miss"' in page
+    listing = client.get(reverse("objective-list")).text
+    assert "Period ended — mark achieved or missed" in listing
+    assert "FCR of ALICE" in client.get(reverse("objective-list"), {"status": "ended"}).text
+    # The owner is told, without the buttons.
+    page = login(client, org.alice).get(reverse("objective-detail", args=[o.pk])).text
+    assert "the owner's manager marks the objective achieved or missed" in page
+    assert 'value="achieve"' not in page
+    # Marking it closes it, with the step in the timeline; it no longer asks.
+    response = login(client, org.mike).post(reverse("objective-transition", args=[o.pk]), {"action": "miss"})
+    assert response.status_code == 302
+    o.refresh_from_db()
+    assert o.status == Objective.Status.MISSED and o.events.last().action == "miss"
+    assert "Period ended" not in client.get(reverse("objective-detail", args=[o.pk])).text
+    assert "FCR of ALICE" not in client.get(reverse("objective-list"), {"status": "ended"}).text
+
+
+def test_an_agreed_objective_whose_period_ended_can_be_closed_too(client, org):
+    o = objective(org, org.alice, status=Objective.Status.PROPOSED)
+    services.objective_transition(user=org.mike, objective=o, action="agree")
+    login(client, org.mike).post(reverse("objective-transition", args=[o.pk]), {"action": "achieve"})
+    o.refresh_from_db()
+    assert o.status == Objective.Status.ACHIEVED
+
+
+def test_ended_objectives_to_close_are_the_managers_not_the_owners(org):
+    o = objective(org, org.alice, status=Objective.Status.PROPOSED)
+    services.objective_transition(user=org.mike, objective=o, action="agree")
+    from goals.selectors import objectives_period_ended
+
+    assert list(objectives_period_ended(org.mike)) == [o]
+    assert list(objectives_period_ended(org.dana)) == [o]
+    assert not objectives_period_ended(org.alice).exists() and not objectives_period_ended(org.olga).exists()
+    assert not objectives_period_ended(org.mike, today=dt.date(2026, 9, 30)).exists()
+
+
+def test_the_list_filters_by_an_owner_picked_by_name(client, org):
+    objective(org, org.alice)
+    objective(org, org.bob)
+    text = login(client, org.mike).get(reverse("objective-list"), {"owner": "Alice Agent (ALICE)"}).text
+    assert "FCR of ALICE" in text and "FCR of BOB" not in text
+    assert '<option value="Bob Peer (BOB)">' in text
+
+
+@pytest.mark.parametrize("url", ["objective-create", "objective-list", "cascade-tree"])
+def test_goals_pages_keep_their_javascript_in_a_static_file(client, org, url):
+    html = login(client, org.mike).get(reverse(url)).text
+    main = html[html.index("<main"):]
+    assert "<script>" not in main  # no inline script in the page's own content

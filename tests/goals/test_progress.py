@@ -105,12 +105,27 @@ def test_progress_of_many_objectives_takes_constant_queries(org, django_assert_n
     weekly_fcr(org.alice, [70, 71])
     library = library_load()
     objectives = [objective(org.alice, "fcr"), objective(org.t1, "fcr"), objective(org.d1, "fcr")]
-    # Owner units' paths (1), their subtrees (1), one grouped weekly sum (1).
-    with django_assert_num_queries(3):
+    # Owner units' paths (1), their subtrees (1), the weekly sums by unit (1) and by person (1).
+    with django_assert_num_queries(4):
         objectives_progress(objectives, dt.date(2026, 7, 20), library)
     for i in range(20):
         objectives.append(objective(make_person(f"P{i}", f"P {i}", org.t2, "agent"), "fcr"))
     objectives = list(Objective.objects.select_related("kpi").filter(pk__in=[o.pk for o in objectives]))
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         result = objectives_progress(objectives, dt.date(2026, 7, 20), library)
     assert len(result) == 23
+
+
+def test_ahead_of_target_is_never_at_risk_even_on_a_falling_trend(org):
+    """Issue 10: objectives at 120–252 % of the way to target were flagged "at risk" by a falling trend line."""
+    weekly_fcr(org.alice, [90, 84, 78])  # 84 so far: far beyond the target 74, falling 6 points a week
+    p = progress(objective(org.alice, "fcr", baseline=70, target=74, stretch=78), dt.date(2026, 7, 22))
+    assert p.percent == pytest.approx(350) and p.forecast < 74
+    assert not p.at_risk
+
+
+def test_below_baseline_reads_zero_percent_on_pages(org):
+    weekly_fcr(org.alice, [60])
+    p = progress(objective(org.alice, "fcr", baseline=70, target=74, stretch=78), dt.date(2026, 7, 8))
+    assert p.percent == pytest.approx(-250)  # the honest number stays in the data (and the API)
+    assert p.shown_percent == 0 and p.below_baseline

@@ -163,3 +163,60 @@ def test_list_and_page_agree_when_the_appraisee_has_moved_away(client, org):
     assert client.get(reverse("appraisal-detail", args=[appraisal.pk])).status_code == 200
     client.force_login(org.bob)
     assert client.get(reverse("appraisal-detail", args=[appraisal.pk])).status_code == 404
+
+
+# ------------------------------------------------------------------ issue 10
+
+
+def test_the_gate_rule_names_its_measure_in_the_readers_language(client, org):
+    """The gate rule showed the raw code "qa_fatal_errors" on the appraisal, the cycle page and the PDF."""
+    from reviews.documents import appraisal_document_html
+
+    put(org.alice, "2026-07-10", first_contact_resolved=76, contacts_handled=100, qa_fatal_errors=2)
+    a = make_appraisal(org, phase=ReviewCycle.Phase.APPRAISAL)
+    login(client, org.mike)
+    data = {"o101_manager_rating": "90", "o102_manager_rating": "100", "action": "submit"}
+    data.update({f"c_{c.code}_score": "5" for c in Competency.objects.filter(active=True)})
+    assert client.post(reverse("appraisal-manager", args=[a.pk]), data).status_code == 302
+    login(client, org.alice)
+    url = reverse("appraisal-detail", args=[a.pk])
+    english = client.get(url).content.decode()
+    assert "Gate rule applied: QA fatal errors in the period caps the grade at D." in english
+    chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "致命错误数" in chinese
+    cycle_page = login(client, org.hana).get(reverse("cycle-detail", args=[a.cycle_id])).content.decode()
+    assert "when QA fatal errors is above 0 in the period, the grade is at most D." in cycle_page
+    a.refresh_from_db()
+    assert "Gate rule applied: QA fatal errors" in appraisal_document_html(a, language="en")
+    assert "致命错误数" in appraisal_document_html(a, language="zh-hans")
+    for html in (english, chinese, cycle_page):
+        assert "qa_fatal_errors" not in html
+
+
+def test_draft_objectives_name_their_kpi_not_its_code(client, org):
+    a = make_appraisal(org, phase=ReviewCycle.Phase.APPRAISAL)
+    Appraisal.objects.filter(pk=a.pk).update(next_objectives=[
+        {"title": "FCR to 75%", "kpi": "fcr", "baseline": 70, "target": 75, "stretch": 80}])
+    html = login(client, org.alice).get(reverse("appraisal-detail", args=[a.pk])).content.decode()
+    assert "FCR to 75% · First-contact resolution" in html
+    html = client.get(reverse("appraisal-detail", args=[a.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "FCR to 75% · 一次解决率" in html
+    # The manager's interview form offers KPIs by name.
+    html = login(client, org.mike).get(reverse("appraisal-detail", args=[a.pk])).content.decode()
+    assert '<option value="fcr" selected>First-contact resolution</option>' in html
+
+
+def test_only_those_who_write_appraisals_see_the_section(client, org):
+    own = make_appraisal(org)
+    body = login(client, org.alice).get(reverse("my-appraisals")).content.decode()
+    assert reverse("appraisal-detail", args=[own.pk]) in body
+    assert "Appraisals I must write" not in body and 'id="to-write"' not in body
+    # A manager with nothing to write is told so in a line, not shown an empty table.
+    body = login(client, org.olga).get(reverse("my-appraisals")).content.decode()
+    assert 'id="to-write"' in body and "Nothing to write" in body and "<th scope=\"col\">Employee</th>" not in body
+    body = login(client, org.mike).get(reverse("my-appraisals")).content.decode()
+    assert 'id="to-write"' in body and "Alice Agent" in body
+    # An agent named manager of an appraisal writes it: they see the section.
+    bobs = make_appraisal(org, person=org.carl, manager=org.bob)
+    body = login(client, org.bob).get(reverse("my-appraisals")).content.decode()
+    assert 'id="to-write"' in body and reverse("appraisal-detail", args=[bobs.pk]) in body

@@ -286,10 +286,27 @@ def test_download_follows_the_appraisal_visibility(client, org, tmp_path):
         client.force_login(reader)
         response = client.get(url)
         assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
-        assert 'filename="T1_ALICE.pdf"' in response["Content-Disposition"]
+        assert 'filename="appraisal_2026-q3_ALICE_en.pdf"' in response["Content-Disposition"]
     client.logout()
     assert client.get(url).status_code == 302
-    assert appraisal_filename(a) == "T1_ALICE.pdf"
+
+
+def test_the_file_name_says_the_cycle_and_the_language(client, org):
+    """issue 10: "T1_ALICE.pdf" said neither which cycle nor which language."""
+    a = full_appraisal(org)
+    client.force_login(org.alice)
+    url = reverse("appraisal-pdf", args=[a.pk])
+    assert 'filename="appraisal_2026-q3_ALICE_zh-hans.pdf"' in client.get(url + "?lang=zh-hans")["Content-Disposition"]
+    assert 'filename="appraisal_2026-q3_ALICE_en.pdf"' in client.get(url + "?lang=en")["Content-Disposition"]
+    # Read in Chinese without asking: the reader's language.
+    response = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert 'filename="appraisal_2026-q3_ALICE_zh-hans.pdf"' in response["Content-Disposition"]
+    a.cycle.name = "2026年第三季度考核 Review!"
+    assert appraisal_filename(a, "en") == "appraisal_2026-q3_ALICE_en.pdf"  # ASCII: the period for such a name
+    a.cycle.name, a.cycle.period_end = "年中考核", dt.date(2026, 12, 31)
+    assert appraisal_filename(a, "zh-hans") == "appraisal_20260701-20261231_ALICE_zh-hans.pdf"
+    a.cycle.name = "Q3/2026: call-center review"
+    assert appraisal_filename(a, "en") == "appraisal_q32026-call-center-review_ALICE_en.pdf"
 
 
 def test_download_in_the_language_asked_for(client, org, tmp_path):

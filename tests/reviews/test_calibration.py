@@ -96,6 +96,41 @@ def test_an_empty_grade_clears_the_calibration_but_needs_a_reason(org):
     assert saved(bob)[:3] == ("", "Back to the proposal", org.hana.pk)
 
 
+def _row(html: str, appraisal) -> str:
+    start = html.index(f'<tr id="appraisal-{appraisal.pk}"')
+    return html[start:html.index("</tr>", start)]
+
+
+def test_each_row_selects_the_grade_held_and_a_refused_row_keeps_what_was_typed(org, client):
+    cycle = make_cycle(org)
+    alice, bob, carl = graded(org, cycle)
+    login(client, org.hana)
+    html = client.get(reverse("cycle-calibration", args=[cycle.pk])).content.decode()
+    assert '<option value="A" selected>A · ' in _row(html, bob)  # calibrated to A
+    assert " selected" not in _row(html, alice)  # no calibration: "Proposed grade (A)" is the first option
+    assert '<option value="">Proposed grade (A)</option>' in _row(html, alice)
+    assert 'name="csrfmiddlewaretoken"' in _row(html, alice)
+
+    response = client.post(reverse("cycle-calibration", args=[cycle.pk]),
+                           {"appraisal": carl.pk, "grade": "B", "reason": " "})
+    html = response.content.decode()
+    assert response.status_code == 400
+    failed = _row(html, carl)
+    assert 'class="failed"' in failed and '<option value="B" selected>B · ' in failed
+    assert '<option value="A" selected>A · ' in _row(html, bob) and 'class="failed"' not in _row(html, bob)
+    assert saved(carl) == ("", "", None, None)
+
+
+def test_grade_labels_are_escaped_in_the_options(org, client):
+    cycle = make_cycle(org)
+    cycle.scale = [{"grade": "A", "label": "<b>Top</b>", "min_score": 90}, *cycle.scale[1:]]
+    cycle.save(update_fields=["scale"])
+    graded(org, cycle)
+    login(client, org.hana)
+    html = client.get(reverse("cycle-calibration", args=[cycle.pk])).content.decode()
+    assert "A · &lt;b&gt;Top&lt;/b&gt;</option>" in html and "<b>Top</b>" not in html
+
+
 @pytest.mark.parametrize("user", ["mike", "alice", "dirk"])
 def test_only_hr_calibrates(org, user):
     cycle = make_cycle(org)

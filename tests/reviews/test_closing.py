@@ -7,6 +7,7 @@ not through the launch service, so these tests depend on nothing but the models.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 
 import pytest
@@ -15,6 +16,7 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from reviews import closing
 from reviews.models import Appraisal, Competency, CompetencyRating, ObjectiveRating, ReviewCycle
@@ -501,3 +503,116 @@ def test_two_beats_at_once_start_one_close_on_postgresql(django_capture_on_commi
     cycle.refresh_from_db()
     assert cycle.phase == "closed"  # eager Celery: the close ran on commit
     assert Appraisal.objects.filter(cycle=cycle, status="closed").count() == 3
+
+
+# ------------------------------------------- confirming, and closing early (issue 10)
+
+
+def close_form_data(html: str, cycle, **typed) -> dict:
+    from tests.reviews.html_forms import form_posting_to
+
+    return form_posting_to(html, reverse("cycle-close", args=[cycle.pk])).data(**typed)
+
+
+def test_the_close_page_says_what_closing_does_and_what_is_missing(org, client, django_assert_max_num_queries):
+    cycle = make_cycle(org)
+    three_appraisals(org, cycle)
+    client.force_login(org.hana)
+    # session, user, cycle, the appraisals' counts, the 360 requests' counts
+    with django_assert_max_num_queries(6):
+        html = client.get(reverse("cycle-close", args=[cycle.pk])).content.decode()
+    assert "Final grades are handed out to the 3 open appraisals" in html
+    assert "Every appraisal is frozen" in html and "It cannot be undone." in html
+    missing = html[html.index('id="close-missing"'):html.index("</section>", html.index('id="close-missing"'))]
+    assert re.search(r'id="missing-self">.*?<td class="num">2 / 3</td>.*?1 draft kept', missing, re.S)
+    assert re.search(r'id="missing-manager">.*?<td class="num">1 / 3</td>.*?graded from what is saved \(1 draft\)',
+                     missing, re.S)
+    assert re.search(r'id="missing-interviews">.*?<td class="num">3 / 3</td>', missing, re.S)
+    assert re.search(r'id="missing-acknowledgements">.*?<td class="num">3 / 3</td>', missing, re.S)
+    assert f'href="{reverse("cycle-detail", args=[cycle.pk])}#late"' in missing
+    # In the calibration phase: no override, a destructive button and a way back.
+    assert 'name="reason"' not in html
+    assert '<button type="submit" class="danger">Close the cycle</button>' in html
+    assert ReviewCycle.objects.get(pk=cycle.pk).phase == "calibration"  # showing the page changed nothing
+
+
+@pytest.mark.parametrize("phase", ["self_assessment", "feedback", "appraisal"])
+def test_closing_before_calibration_without_a_reason_is_refused(org, client, phase, django_capture_on_commit_callbacks):
+    cycle = make_cycle(org, phase=phase)
+    three_appraisals(org, cycle)
+    client.force_login(org.hana)
+    html = client.get(reverse("cycle-close", args=[cycle.pk])).content.decode()
+    assert 'id="early-close"' in html and 'name="reason"' in html
+    assert "Close the cycle early" in html
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(reverse("cycle-close", args=[cycle.pk]), close_form_data(html, cycle, reason="   "))
+    assert response.status_code == 400 and callbacks == []
+    body = response.content.decode()
+    assert escape(str(closing.CLOSE_EARLY_NEEDS_REASON)) in body and "The cycle was not closed." in body
+    cycle.refresh_from_db()
+    assert (cycle.phase, cycle.close_reason, cycle.closing_started_at) == (phase, "", None)
+    assert set(Appraisal.objects.filter(cycle=cycle).values_list("status", flat=True)) == {"open"}
+    # The service says the same to any other caller.
+    with pytest.raises(ValidationError) as exc:
+        closing.cycle_close_start(user=org.hana, cycle=cycle)
+    assert exc.value.message_dict == {"reason": [str(closing.CLOSE_EARLY_NEEDS_REASON)]}
+
+
+def test_an_early_close_with_a_reason_is_kept_and_shown_on_the_cycle_page(org, client,
+                                                                          django_capture_on_commit_callbacks):
+    cycle = make_cycle(org, phase="self_assessment")
+    three_appraisals(org, cycle)
+    client.force_login(org.hana)
+    html = client.get(reverse("cycle-close", args=[cycle.pk])).content.decode()
+    reason = "The centre is being merged into Hangzhou: HR ends the quarter's appraisals now."
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("cycle-close", args=[cycle.pk]), close_form_data(html, cycle, reason=reason))
+    assert response.status_code == 302
+    cycle.refresh_from_db()
+    assert cycle.phase == "closed"
+    assert (cycle.closed_early_from, cycle.close_reason, cycle.closing_started_by) == ("self_assessment", reason,
+                                                                                         org.hana)
+    page = client.get(reverse("cycle-detail", args=[cycle.pk])).content.decode()
+    assert 'id="close-override"' in page and escape(reason) in page
+    assert "closed during the Self-assessment phase by Hana HR" in page
+    zh = client.get(reverse("cycle-detail", args=[cycle.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "提前关闭" in zh and escape(reason) in zh
+
+
+def test_a_close_in_the_calibration_phase_needs_no_reason_and_records_who(org, client,
+                                                                          django_capture_on_commit_callbacks):
+    cycle = make_cycle(org)
+    three_appraisals(org, cycle)
+    client.force_login(org.hana)
+    html = client.get(reverse("cycle-close", args=[cycle.pk])).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(reverse("cycle-close", args=[cycle.pk]), close_form_data(html, cycle)).status_code == 302
+    cycle.refresh_from_db()
+    assert (cycle.phase, cycle.closed_early_from, cycle.close_reason, cycle.closing_started_by) == (
+        "closed", "", "", org.hana)
+    assert 'id="close-override"' not in client.get(reverse("cycle-detail", args=[cycle.pk])).content.decode()
+
+
+def test_the_api_refuses_an_early_close_without_a_reason(org, client, django_capture_on_commit_callbacks):
+    cycle = make_cycle(org, phase="appraisal")
+    three_appraisals(org, cycle)
+    client.force_login(org.hana)
+    url = reverse("api-cycle-close", args=[cycle.pk])
+    response = client.post(url, {"reason": ""}, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"reason": [str(closing.CLOSE_EARLY_NEEDS_REASON)]}
+    assert ReviewCycle.objects.get(pk=cycle.pk).phase == "appraisal"
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(url, {"reason": "Merged into another centre"}, content_type="application/json")
+    assert response.status_code == 202 and len(callbacks) == 1
+    body = response.json()
+    assert (body["phase"], body["closed_early_from"], body["close_reason"]) == (
+        "closing", "appraisal", "Merged into another centre")
+
+
+def test_the_cycle_page_links_to_the_close_confirmation_not_a_one_click_close(org, client):
+    cycle = make_cycle(org, phase="self_assessment")
+    client.force_login(org.hana)
+    html = client.get(reverse("cycle-detail", args=[cycle.pk])).content.decode()
+    assert f'<a class="button danger" href="{reverse("cycle-close", args=[cycle.pk])}">' in html
+    assert f'action="{reverse("cycle-close", args=[cycle.pk])}"' not in html

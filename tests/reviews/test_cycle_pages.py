@@ -189,6 +189,17 @@ def test_hr_confirms_then_launches(client, org):
     assert reverse("cycle-launch", args=[cycle.pk]) not in response.content.decode()
 
 
+def test_the_launch_page_says_what_will_happen_and_asks_to_confirm(client, org):
+    cycle = make_cycle(org)
+    html = login(client, org.hana).get(reverse("cycle-launch", args=[cycle.pk])).content.decode()
+    assert "creates 5 appraisals" in html and "It cannot be undone." in html
+    deadlines_table = html[html.index('id="launch-deadlines"'):html.index("</table>", html.index('id="launch-deadlines"'))]
+    assert timezone.localtime(cycle.calibration_due).strftime("%Y-%m-%d %H:%M") in deadlines_table
+    assert '<button type="submit" class="primary">Launch the cycle</button>' in html
+    assert f'<a href="{reverse("cycle-detail", args=[cycle.pk])}">Cancel</a>' in html
+    assert ReviewCycle.objects.get(pk=cycle.pk).phase == ReviewCycle.Phase.DRAFT  # showing it launched nothing
+
+
 def test_launching_twice_shows_a_message(client, org):
     cycle = launched(org)
     response = login(client, org.hana).post(reverse("cycle-launch", args=[cycle.pk]), follow=True)

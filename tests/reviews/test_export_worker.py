@@ -32,8 +32,8 @@ from tests.reviews.test_closing_worker import _broker, _reset_producer_pool, _st
 from tests.reviews.test_launch import launched
 from tests.scorecard.test_tasks import _database_url_for_worker
 
-# The five appraisals of the launched cycle (department D1), by unit and employee code.
-FILES = {"D1_DANA.pdf", "T1_MIKE.pdf", "T1_ALICE.pdf", "T1_BOB.pdf", "T2_CARL.pdf"}
+# The five appraisals of the launched cycle (department D1), by cycle, employee code and language.
+FILES = {f"appraisal_q3-2026-appraisal_{code}_en.pdf" for code in ("DANA", "MIKE", "ALICE", "BOB", "CARL")}
 MAIL_SUBJECT = "Subject: Appraisal export ready:"
 TASK_RESULT = re.compile(r"reviews\.tasks\.export_chunk_task\[[^\]]+\] succeeded in [\d.]+s: (True|False)")
 
@@ -113,7 +113,7 @@ def _check_export(job: ExportJob, text: str) -> None:
     """One PDF per appraisal, each once; counted once; the parts gone; the requester mailed once."""
     path = exports.export_path(job)
     assert path is not None, job.file
-    assert path.name == "Q3-2026-appraisal_en.zip"
+    assert path.name == "appraisals_q3-2026-appraisal_en.zip"
     data = path.read_bytes()
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         names = archive.namelist()

@@ -2,8 +2,8 @@
 language, idempotency (the same export twice, a chunk twice, a stale chunk, the assembly twice), failures,
 the beat job, the email, the pages and the API, who may export, and the queries.
 
-The cycle covers the whole center: six appraisals, D1_DANA, T1_ALICE, T1_BOB,
-T1_MIKE, T2_CARL and T3_OLGA. Celery is eager: chunks dispatched on commit run
+The cycle covers the whole center: six appraisals, DANA (D1), ALICE, BOB and
+MIKE (T1), CARL (T2) and OLGA (T3). Celery is eager: chunks dispatched on commit run
 inside django_capture_on_commit_callbacks(execute=True); with execute=False
 the export stays waiting, as if no worker had picked it up yet. Most tests
 replace the PDF renderer with a stub (WeasyPrint takes about a second a
@@ -35,7 +35,15 @@ from tests.reviews.test_cycles import make_cycle
 
 pytestmark = pytest.mark.django_db
 S = ExportJob.Status
-ALL_FILES = ["D1_DANA.pdf", "T1_ALICE.pdf", "T1_BOB.pdf", "T1_MIKE.pdf", "T2_CARL.pdf", "T3_OLGA.pdf"]
+CYCLE_SLUG = "q3-2026-appraisal"  # tests.reviews.test_cycles.make_cycle's "Q3 2026 appraisal"
+
+
+def pdf(code: str, language: str = "en") -> str:
+    """An appraisal's file name in the ZIP: by cycle, employee code and language."""
+    return f"appraisal_{CYCLE_SLUG}_{code}_{language}.pdf"
+
+
+ALL_FILES = [pdf(code) for code in ("ALICE", "BOB", "CARL", "DANA", "MIKE", "OLGA")]
 API = "/api/v1/reviews"
 
 
@@ -101,7 +109,7 @@ def page_url(cycle) -> str:
 # ------------------------------------------------------------------ the ZIP
 
 
-def test_the_zip_holds_one_pdf_per_appraisal_named_by_unit_and_employee_code(
+def test_the_zip_holds_one_pdf_per_appraisal_named_by_cycle_employee_code_and_language(
     org, cycle, rendered, django_capture_on_commit_callbacks
 ):
     job, created = start(org, cycle, django_capture_on_commit_callbacks)
@@ -111,9 +119,9 @@ def test_the_zip_holds_one_pdf_per_appraisal_named_by_unit_and_employee_code(
     assert job.chunks.count() == 3 and set(job.chunks.values_list("status", flat=True)) == {"done"}
     archive = zip_of(job)
     assert sorted(archive.namelist()) == ALL_FILES
-    assert archive.read("T1_ALICE.pdf") == b"%PDF-stub ALICE en"
+    assert archive.read(pdf("ALICE")) == b"%PDF-stub ALICE en"
     path = exports.export_path(job)
-    assert job.size == path.stat().st_size and path.name == f"{cycle.name.replace(' ', '-')}_en.zip"
+    assert job.size == path.stat().st_size and path.name == f"appraisals_{CYCLE_SLUG}_en.zip"
     assert [p.name for p in path.parent.iterdir()] == [path.name], "the part files are deleted"
 
 
@@ -123,9 +131,10 @@ def test_the_pdfs_are_the_appraisal_documents_in_the_chosen_language(org, cycle,
     english, _ = start(org, cycle, django_capture_on_commit_callbacks, units=["T2"])
     chinese, _ = start(org, cycle, django_capture_on_commit_callbacks, units=["T2"], language="zh-hans")
 
-    assert zip_of(english).namelist() == zip_of(chinese).namelist() == ["T2_CARL.pdf"]
-    text_en = flat(pdf_text(zip_of(english).read("T2_CARL.pdf"), tmp_path, "en"))
-    text_zh = flat(pdf_text(zip_of(chinese).read("T2_CARL.pdf"), tmp_path, "zh"))
+    assert zip_of(english).namelist() == [pdf("CARL")]
+    assert zip_of(chinese).namelist() == [pdf("CARL", "zh-hans")]
+    text_en = flat(pdf_text(zip_of(english).read(pdf("CARL")), tmp_path, "en"))
+    text_zh = flat(pdf_text(zip_of(chinese).read(pdf("CARL", "zh-hans")), tmp_path, "zh"))
     assert "Employee Carl Two Employee code CARL Unit Team Two" in text_en
     assert "员工 Carl Two 工号 CARL 组织单元 Team Two" in text_zh
 
@@ -134,8 +143,8 @@ def test_units_take_their_subtrees(org, cycle, rendered, django_capture_on_commi
     d1, _ = start(org, cycle, django_capture_on_commit_callbacks, units=["D1"])
     teams, _ = start(org, cycle, django_capture_on_commit_callbacks, units=["T3", "T1"])
 
-    assert sorted(zip_of(d1).namelist()) == ["D1_DANA.pdf", "T1_ALICE.pdf", "T1_BOB.pdf", "T1_MIKE.pdf", "T2_CARL.pdf"]
-    assert sorted(zip_of(teams).namelist()) == ["T1_ALICE.pdf", "T1_BOB.pdf", "T1_MIKE.pdf", "T3_OLGA.pdf"]
+    assert sorted(zip_of(d1).namelist()) == [pdf(c) for c in ("ALICE", "BOB", "CARL", "DANA", "MIKE")]
+    assert sorted(zip_of(teams).namelist()) == [pdf(c) for c in ("ALICE", "BOB", "MIKE", "OLGA")]
     assert (d1.total, teams.total, teams.unit_codes) == (5, 4, ["T1", "T3"])
 
 
@@ -143,7 +152,8 @@ def test_the_documents_are_rendered_in_the_exports_language(org, cycle, rendered
     job, _ = start(org, cycle, django_capture_on_commit_callbacks, units=["T1"], language="zh-hans")
 
     assert sorted(rendered) == [("ALICE", "zh-hans"), ("BOB", "zh-hans"), ("MIKE", "zh-hans")]
-    assert exports.export_path(job).name.endswith("_T1_zh-hans.zip")
+    assert exports.export_path(job).name == f"appraisals_{CYCLE_SLUG}_T1_zh-hans.zip"
+    assert sorted(zip_of(job).namelist()) == [pdf(c, "zh-hans") for c in ("ALICE", "BOB", "MIKE")]
 
 
 # -------------------------------------------------------------- idempotency
@@ -246,10 +256,10 @@ def test_a_document_that_fails_is_logged_and_the_others_are_delivered(org, cycle
     job, _ = start(org, cycle, django_capture_on_commit_callbacks)
 
     assert (job.status, job.done, job.failed, job.percent) == (S.DONE, 5, 1, 100)
-    assert job.log == [{"file": "T1_BOB.pdf", "person": "BOB", "error": "RuntimeError: font missing"}]
+    assert job.log == [{"file": pdf("BOB"), "person": "BOB", "error": "RuntimeError: font missing"}]
     archive = zip_of(job)
-    assert sorted(archive.namelist()) == [*(f for f in ALL_FILES if f != "T1_BOB.pdf"), "export-log.txt"]
-    assert archive.read("export-log.txt").decode() == "T1_BOB.pdf\tRuntimeError: font missing\n"
+    assert sorted(archive.namelist()) == [*(f for f in ALL_FILES if f != pdf("BOB")), "export-log.txt"]
+    assert archive.read("export-log.txt").decode() == pdf("BOB") + "\tRuntimeError: font missing\n"
 
 
 def test_an_export_whose_every_document_fails_is_failed(org, cycle, monkeypatch, django_capture_on_commit_callbacks):
@@ -370,7 +380,7 @@ def test_hr_starts_an_export_from_the_page_and_downloads_it(client, org, cycle, 
     assert download.status_code == 200 and download["Content-Type"] == "application/zip"
     assert download["Content-Disposition"] == f'attachment; filename="{exports.export_path(job).name}"'
     archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
-    assert sorted(archive.namelist()) == ["T1_ALICE.pdf", "T1_BOB.pdf", "T1_MIKE.pdf", "T3_OLGA.pdf"]
+    assert sorted(archive.namelist()) == [pdf(c, "zh-hans") for c in ("ALICE", "BOB", "MIKE", "OLGA")]
 
 
 def test_starting_the_same_export_on_the_page_says_it_is_already_running(client, org, cycle,
@@ -428,7 +438,7 @@ def test_the_page_shows_failures_with_their_log(client, org, cycle, monkeypatch,
 
     body = login(client, org.hana).get(page_url(cycle)).content.decode()
     assert "Failed" in body and "3 documents could not be rendered" in body
-    assert "<code>T1_BOB.pdf</code>: ValueError: no layout for BOB" in body
+    assert f"<code>{pdf('BOB')}</code>: ValueError: no layout for BOB" in body
     assert "Download the log" in body
 
 
@@ -530,7 +540,7 @@ def _jobs(org, cycle, n: int) -> None:
         status = [S.DONE, S.FAILED, S.EXPIRED, S.DONE, S.RUNNING][i % 5]
         ExportJob.objects.create(
             cycle=cycle, requested_by=org.hana, unit_codes=[f"U{i}"], language="en", key=f"k{i}", status=status,
-            total=6, done=5, failed=1, log=[{"file": "T1_BOB.pdf", "person": "BOB", "error": "RuntimeError: x"}],
+            total=6, done=5, failed=1, log=[{"file": pdf("BOB"), "person": "BOB", "error": "RuntimeError: x"}],
             file="" if status in (S.EXPIRED, S.RUNNING) else f"exports/{i}/x.zip", size=1000,
             finished_at=None if status == S.RUNNING else timezone.now(),
         )
@@ -613,14 +623,14 @@ def test_the_api_shows_progress_failures_and_the_download(org, cycle, rendered, 
 
     body = client.get(f"{API}/exports/{job.pk}/").json()
     assert (body["status"], body["total"], body["done"], body["failed"], body["percent"]) == ("done", 3, 2, 1, 100)
-    assert body["log"] == [{"file": "T1_BOB.pdf", "person": "BOB", "error": "RuntimeError: font missing"}]
+    assert body["log"] == [{"file": pdf("BOB"), "person": "BOB", "error": "RuntimeError: font missing"}]
     assert body["download_url"] == f"http://testserver{API}/exports/{job.pk}/download/"
     assert body["size"] == job.size > 0
 
     download = client.get(body["download_url"], HTTP_ACCEPT="application/zip")
     assert download.status_code == 200 and download["Content-Type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
-    assert sorted(archive.namelist()) == ["T1_ALICE.pdf", "T1_MIKE.pdf", "export-log.txt"]
+    assert sorted(archive.namelist()) == [pdf("ALICE"), pdf("MIKE"), "export-log.txt"]
     listed = client.get(f"{API}/cycles/{cycle.pk}/exports/").json()["results"]
     assert [e["id"] for e in listed] == [job.pk]
 

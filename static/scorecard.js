@@ -1,0 +1,69 @@
+/* The few behaviours every page shares: the phone's menu button, one open navigation group at a time,
+   and wide tables that scroll in their own box reachable by keyboard. Pages work without it. */
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+  function ready(fn) {
+    if (document.readyState !== "loading") { fn(); } else { document.addEventListener("DOMContentLoaded", fn); }
+  }
+  ready(function () {
+    var nav = document.querySelector("nav.top");
+    var toggle = document.getElementById("nav-toggle");
+    if (nav && toggle) {
+      toggle.addEventListener("click", function () {
+        var open = nav.classList.toggle("open");
+        toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      });
+    }
+    var groups = document.querySelectorAll("nav.top details.group");
+    groups.forEach(function (g) {
+      g.addEventListener("toggle", function () {
+        if (!g.open) { return; }
+        groups.forEach(function (other) { if (other !== g) { other.open = false; } });
+      });
+    });
+    document.addEventListener("click", function (e) {
+      if (!e.target.closest || e.target.closest("nav.top details.group")) { return; }
+      groups.forEach(function (g) { g.open = false; });
+    });
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape") { groups.forEach(function (g) { g.open = false; }); }
+    });
+    // A table wider than its box scrolls inside it; make it focusable so a keyboard can scroll it too.
+    function markScrolling() {
+      document.querySelectorAll("main table").forEach(function (t) {
+        if (t.scrollWidth > t.clientWidth + 1) {
+          t.setAttribute("tabindex", "0");
+          if (!t.hasAttribute("aria-label") && !t.querySelector("caption")) {
+            var h = t.previousElementSibling;
+            while (h && !/^H[1-4]$/.test(h.tagName)) { h = h.previousElementSibling; }
+            if (h) { t.setAttribute("aria-label", h.textContent.trim()); }
+          }
+        } else if (t.getAttribute("tabindex") === "0") {
+          t.removeAttribute("tabindex");
+        }
+      });
+    }
+    markScrolling();
+    window.addEventListener("resize", markScrolling);
+  });
+})();
+/* The count beside "To do": fetched after the page so that no page pays for it. */
+(function () {
+  "use strict";
+  var link = document.getElementById("nav-todo");
+  if (!link || link.querySelector(".badge") || !window.fetch) { return; }
+  fetch(link.getAttribute("href") + "todo/count/", {credentials: "same-origin", headers: {"Accept": "application/json"}})
+    .then(function (r) { return r.ok ? r.json() : null; })
+    .then(function (data) {
+      if (!data || !data.count) { return; }
+      var badge = document.createElement("span");
+      badge.className = "badge";
+      badge.textContent = String(data.count);
+      link.appendChild(document.createTextNode(" "));
+      link.appendChild(badge);
+      var toggle = document.getElementById("nav-toggle");
+      if (toggle && !toggle.querySelector(".badge")) { toggle.appendChild(badge.cloneNode(true)); }
+    })
+    .catch(function () {});
+})();

@@ -1,0 +1,41 @@
+"""The director's journey: the center's scorecard, the league table of all agents, why a score, the KPI library."""
+
+import re
+
+
+def test_director_ranks_every_agent_reads_why_and_edits_a_kpi(journey):
+    j = journey().login("E0001")
+    j.sees("To do")
+    j.nav("Center scorecard")
+    j.sees("Financial", "Customer", "Internal process", "Learning and growth")
+
+    # The league table of all agents beneath the center, by one KPI.
+    j.link("Ranking")
+    j.page.get_by_label("Rank", exact=True).select_option(label="All agents beneath")
+    j.page.get_by_label("by", exact=True).select_option(label="First-contact resolution")
+    j.press("Show", within="form.league-options")
+    rows = j.page.locator("table.ranking tbody tr")
+    assert rows.count() >= 30  # every agent of the demo's teams, not only one level below
+    assert j.page.locator("table.ranking thead").inner_text().count("First-contact resolution") >= 1
+    first_rank = rows.first.locator("td.rank").inner_text().strip()
+    assert first_rank == "1"
+    assert re.match(r"^[\d.]+%$", rows.first.locator("td:nth-child(3)").inner_text().strip())  # the value, in %
+    scores = [float(v) for v in rows.locator("td:nth-child(4)").all_inner_texts()[:10] if re.match(r"^[\d.]+$", v.strip())]
+    assert len(scores) == 10 and scores == sorted(scores, reverse=True), "ranked by the KPI's score, best first"
+
+    # The best agent's scorecard, and why their FCR scores as it does.
+    rows.first.locator("th a").click()
+    j.page.wait_for_load_state()
+    j.check()
+    j.page.locator("#kpi-fcr").get_by_role("link", name="Why this score?").click()
+    j.page.wait_for_load_state()
+    j.check().sees("First-contact resolution")
+
+    # The KPI library: edit a threshold, see it saved and kept in the history.
+    j.nav("KPI library")
+    j.link("Average handle time")
+    j.link("Edit")
+    j.fill("Typical", "355")
+    j.press("Save")
+    assert "saved" in j.messages().lower()
+    j.sees("355")
