@@ -24,9 +24,11 @@ class CascadeForm(forms.Form):
         self.owners = list(owners)
         for owner in self.owners:
             for part, label in (("baseline", _("Baseline")), ("target", _("Target")), ("stretch", _("Stretch"))):
+                # The table shows no <label>: the input names its owner and value itself (screen readers, axe).
                 self.fields[self.typed_name(owner.code, part)] = forms.FloatField(
                     label=f"{owner.name} — {label}", required=False,
-                    widget=forms.NumberInput(attrs={"step": "any", "class": "typed"}),
+                    widget=forms.NumberInput(
+                        attrs={"step": "any", "class": "typed", "aria-label": f"{owner.name} — {label}"}),
                 )
 
     @staticmethod

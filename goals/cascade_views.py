@@ -88,7 +88,8 @@ def objective_cascade_page(request: HttpRequest, pk: int) -> HttpResponse:
                         messages.success(request, CASCADED % {"count": len(created)})
                     else:
                         messages.info(request, NOTHING_TO_CASCADE)
-                    return redirect(_tree_url(objective))
+                    # Straight to the cascaded objective's row, its new children open beneath it.
+                    return redirect(_tree_url(objective) + f"#o{objective.pk}")
                 plan = cascades.cascade_preview(**args)
                 ctx["plan"] = _plan_rows(plan, ctx["unit"])
                 ctx["new_count"] = sum(1 for n in plan if n.existing is None)

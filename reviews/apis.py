@@ -359,6 +359,10 @@ class RemindPlanSerializer(serializers.Serializer):
     emails = serializers.IntegerField(help_text="E-mails to send: one per recipient, listing their late parts.")
     skipped = serializers.IntegerField(help_text="Late parts reminded within REVIEW_REMIND_NOW_HOURS: not sent again.")
     unreachable = serializers.IntegerField(help_text="Late parts with nobody to write to (no manager, no e-mail address, inactive).")
+    too_late = serializers.IntegerField(
+        help_text="Late parts that can no longer be written in this phase (e.g. a self-assessment once the manager "
+                  "has submitted, or after the manager-appraisal phase): not reminded."
+    )
 
     class Meta:
         ref_name = "ReviewRemindPlan"
@@ -416,7 +420,7 @@ def _remind_state(cycle: ReviewCycle) -> dict:
         "plan": {
             "self_assessment": plan.reminders["self_assessment"], "appraisal": plan.reminders["appraisal"],
             "managers": plan.managers, "emails": plan.emails, "skipped": plan.skipped,
-            "unreachable": plan.unreachable,
+            "unreachable": plan.unreachable, "too_late": plan.too_late,
         },
         "last_run": closing.reminder_run_latest(cycle),
     }

@@ -34,6 +34,11 @@ def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
 
+def _fmt_score(value: float | None) -> str:
+    """A score as the page shows it: one decimal at most (88.6848 → "88.7")."""
+    return "" if value is None else f"{round(value, 1):g}"
+
+
 def _fmt_actual(value: float | None) -> str:
     """An actual result as a person reads it: at most two decimals (75.3529 → "75.35")."""
     return "" if value is None else f"{round(value, 2):g}"
@@ -106,7 +111,7 @@ class ManagerAppraisalForm(forms.Form):
         self.competencies = competencies
         for r in ratings:
             field = _rating_field(_("Manager's rating"))
-            field.initial = _fmt(r.manager_rating if r.manager_rating is not None else r.system_score)
+            field.initial = self._shown_rating(r)
             self.fields[f"o{r.objective_id}_manager_rating"] = field
             self.fields[f"o{r.objective_id}_manager_comment"] = _text(_("Comment"), rows=2, initial=r.manager_comment)
         choices = [("", "—")] + [(str(i), str(i)) for i in range(1, 6)]
@@ -115,6 +120,11 @@ class ManagerAppraisalForm(forms.Form):
                 label=_("Rating"), choices=choices, required=False, initial=str(rating.score) if rating else "",
             )
             self.fields[f"c_{c.code}_comment"] = _text(_("Comment"), rows=1, initial=rating.comment if rating else "")
+
+    @staticmethod
+    def _shown_rating(r: ObjectiveRating) -> str:
+        """The rating box's prefill: the manager's rating, else the system score, as the page shows scores."""
+        return _fmt_score(r.manager_rating if r.manager_rating is not None else r.system_score)
 
     def rows(self):
         return [
@@ -129,16 +139,22 @@ class ManagerAppraisalForm(forms.Form):
             for c, _rating in self.competencies
         ]
 
+    def _objective_values(self, r: ObjectiveRating) -> dict:
+        data = self.cleaned_data
+        values = {"manager_comment": data[f"o{r.objective_id}_manager_comment"]}
+        typed = data[f"o{r.objective_id}_manager_rating"]
+        # The prefill left as shown (rounded) changes nothing: an unrated objective keeps counting its precise
+        # system score, a rated one keeps its rating.
+        if typed.strip() != self._shown_rating(r):
+            values["manager_rating"] = typed
+        elif r.manager_rating is None:
+            values["manager_rating"] = ""
+        return values
+
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
         return {
-            "objectives": {
-                r.objective_id: {
-                    "manager_rating": data[f"o{r.objective_id}_manager_rating"],
-                    "manager_comment": data[f"o{r.objective_id}_manager_comment"],
-                }
-                for r in self.ratings
-            },
+            "objectives": {r.objective_id: self._objective_values(r) for r in self.ratings},
             "competencies": {
                 c.code: {"score": data[f"c_{c.code}_score"], "comment": data[f"c_{c.code}_comment"]}
                 for c, _rating in self.competencies

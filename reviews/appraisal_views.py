@@ -3,7 +3,8 @@
 Every page resolves the appraisal through appraisals.appraisal_get (404 for
 what the user may not see). The detail page shows what the current user may
 edit as forms and the rest read-only; each POST page saves one part and
-redirects back, or shows the detail page again with the messages (400).
+redirects back, or shows the detail page again with the messages (400); a GET
+of a part's address (the reminder e-mails link there) opens the page at that part.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from scorecard.forms import form_errors_from
 
@@ -38,20 +40,12 @@ ACKNOWLEDGED = _("Appraisal acknowledged.")
 
 
 def _may_self_edit(user, a: Appraisal) -> bool:
-    c = a.cycle
-    return (
-        svc.is_appraisee(user, a) and a.status == Appraisal.Status.OPEN and c.phase == Phase.SELF_ASSESSMENT
-        and a.self_status in (P.PENDING, P.DRAFT) and timezone.now() <= c.self_assessment_due
-    )
+    # Late too (issue 10): the service's rule decides, not the deadline.
+    return svc.is_appraisee(user, a) and svc.self_write_refusal(a) is None
 
 
 def _may_manager_edit(user, a: Appraisal) -> bool:
-    c = a.cycle
-    return (
-        svc.is_appraiser(user, a) and a.status == Appraisal.Status.OPEN
-        and c.phase in (Phase.SELF_ASSESSMENT, Phase.FEEDBACK, Phase.APPRAISAL)
-        and a.manager_status in (P.PENDING, P.DRAFT) and timezone.now() <= c.appraisal_due
-    )
+    return svc.is_appraiser(user, a) and svc.manager_write_refusal(a) is None
 
 
 def _may_interview(user, a: Appraisal) -> bool:
@@ -92,6 +86,9 @@ def _detail(request: HttpRequest, a: Appraisal, *, bound: dict | None = None, st
         # Names, not codes, in the reader's language (a query each, only when there is one to name).
         "gate_measure": selectors.gate_measure_label(a.cycle.gate_rule) if show_manager and a.gate_applied else "",
         "next_objectives": selectors.next_objectives_named(a),
+        # A part submitted after its deadline says so; one still open after it says it will be.
+        "self_late": svc.self_submitted_late(a), "manager_late": svc.manager_submitted_late(a),
+        "self_overdue": svc.self_overdue(a), "manager_overdue": svc.manager_overdue(a),
     }
     # A refused form is shown again with its messages even when the part is no longer editable.
     if bound.get("self") or _may_self_edit(user, a):
@@ -100,7 +97,7 @@ def _detail(request: HttpRequest, a: Appraisal, *, bound: dict | None = None, st
         ctx["manager_form"] = bound.get("manager") or ManagerAppraisalForm(
             appraisal=a, ratings=ratings, competencies=competencies
         )
-        ctx["can_submit_manager"] = a.cycle.phase == Phase.APPRAISAL
+        ctx["can_submit_manager"] = svc.manager_write_refusal(a, submit=True) is None
     if bound.get("interview") or _may_interview(user, a):
         ctx["interview_form"] = bound.get("interview") or InterviewForm(appraisal=a)
         ctx["has_pending_drafts"] = any(not d.get("objective_id") for d in a.next_objectives or [])
@@ -124,10 +121,17 @@ def _refused(request, a, key, form, exc: ValidationError) -> HttpResponse:
     return _detail(request, a, bound={key: form}, status=400)
 
 
+def _to_part(a: Appraisal, anchor: str) -> HttpResponse:
+    """A GET of a part's POST address (the reminder e-mails link there) opens the page at that part."""
+    return redirect(f"{reverse('appraisal-detail', args=[a.pk])}#{anchor}")
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def appraisal_self_page(request: HttpRequest, pk: int) -> HttpResponse:
     a = svc.appraisal_get(request.user, pk)
+    if request.method == "GET":
+        return _to_part(a, "self-assessment")
     form = SelfAssessmentForm(request.POST, appraisal=a, ratings=svc.objective_ratings(a))
     submit = request.POST.get("action") == "submit"
     if not form.is_valid():
@@ -141,9 +145,11 @@ def appraisal_self_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def appraisal_manager_page(request: HttpRequest, pk: int) -> HttpResponse:
     a = svc.appraisal_get(request.user, pk)
+    if request.method == "GET":
+        return _to_part(a, "manager-appraisal")
     form = ManagerAppraisalForm(request.POST, appraisal=a, ratings=svc.objective_ratings(a),
                                 competencies=svc.competency_rows(a))
     submit = request.POST.get("action") == "submit"

@@ -7,12 +7,25 @@ Who may do what:
 - see: the appraisee, managers whose subtree holds the appraisee, the
   appraisal's manager, HR and directors (scorecard.selectors.person_visible);
   anyone else gets 404;
-- write the self-assessment: the appraisee only, in the self-assessment phase,
-  before its deadline, until submitted;
+- write the self-assessment: the appraisee only, until submitted;
 - write the manager appraisal and the interview: the appraisal's manager, a
   manager above the appraisee in the tree, or a director — never the appraisee;
-  drafts any time before the appraisal deadline, submission in the appraisal phase;
 - acknowledge (被考核人签名): the appraisee, once the manager has submitted.
+
+When (issue 10, HR's "remind the late ones now": the late catch up until the
+cycle reaches the step that needs their part):
+- the self-assessment is written and submitted from the self-assessment
+  phase through the 360 feedback and manager-appraisal phases — after its
+  deadline too — as long as the manager has not submitted the appraisal
+  (which was then written without it); not in calibration, closing or closed;
+- the manager appraisal is drafted from the self-assessment phase until the
+  close starts — after its deadline too, calibration included — and
+  submitted in the appraisal or calibration phase;
+- a part submitted after its deadline counts as submitted (the cycle's
+  completion) and is marked late where it is shown (self_submitted_late,
+  manager_submitted_late).
+self_write_refusal / manager_write_refusal say why a part cannot be written
+now; the pages use them to decide which forms to show.
 A closed appraisal is read-only. Refusals: PermissionDenied for who may,
 ValidationError with a message per field for everything else; nothing is saved.
 """
@@ -44,12 +57,19 @@ Phase = ReviewCycle.Phase
 NOT_APPRAISEE = _("Only the appraisee writes the self-assessment and signs the appraisal.")
 NOT_APPRAISER = _("Only the appraisee's manager (or a manager above them) appraises; nobody appraises themself.")
 CLOSED = _("This appraisal is closed: it can no longer be changed.")
-SELF_NOT_IN_PHASE = _("The self-assessment can only be written while the cycle is in its self-assessment phase.")
-SELF_DEADLINE_PASSED = _("The self-assessment deadline (%(due)s) has passed: it can no longer be changed.")
+SELF_NOT_LAUNCHED = _("The cycle has not been launched: the self-assessment cannot be written yet.")
+SELF_PHASE_OVER = _(
+    "The cycle has moved on to calibration: the self-assessment can no longer be written or submitted."
+)
+SELF_AFTER_MANAGER = _(
+    "Your manager has already submitted the appraisal without your self-assessment: "
+    "it can no longer be written or submitted."
+)
 SELF_ALREADY_SUBMITTED = _("The self-assessment was submitted: it can no longer be changed.")
-MANAGER_NOT_IN_PHASE = _("The manager appraisal can only be drafted from the self-assessment phase to the appraisal phase.")
-MANAGER_SUBMIT_NOT_IN_PHASE = _("The manager appraisal can only be submitted in the appraisal phase.")
-MANAGER_DEADLINE_PASSED = _("The manager appraisal deadline (%(due)s) has passed: it can no longer be changed.")
+MANAGER_NOT_LAUNCHED = _("The cycle has not been launched: the manager appraisal cannot be written yet.")
+MANAGER_SUBMIT_NOT_IN_PHASE = _(
+    "The manager appraisal can be submitted from the appraisal phase on, until the close starts."
+)
 MANAGER_ALREADY_SUBMITTED = _("The manager appraisal was submitted: it can no longer be changed.")
 RATING_RANGE = _("Give a score from 0 to 100, or a grade of the scale (%(grades)s).")
 ACTUAL_NOT_NUMBER = _("Enter a number.")
@@ -115,6 +135,66 @@ def manager_visible(user, appraisal: Appraisal) -> bool:
         or is_appraiser(user, appraisal)
         or user.sees_whole_center
     )
+
+
+# Issue 10: a late part may still be written until the cycle reaches the step that needs it — the
+# self-assessment until the manager's appraisal is submitted or calibration starts, the manager appraisal
+# until the close starts; the deadline itself only marks what comes after it as late.
+SELF_PHASES = (Phase.SELF_ASSESSMENT, Phase.FEEDBACK, Phase.APPRAISAL)
+MANAGER_DRAFT_PHASES = (Phase.SELF_ASSESSMENT, Phase.FEEDBACK, Phase.APPRAISAL, Phase.CALIBRATION)
+MANAGER_SUBMIT_PHASES = (Phase.APPRAISAL, Phase.CALIBRATION)
+
+
+def self_write_refusal(appraisal: Appraisal) -> str | None:
+    """Why the self-assessment cannot be written now (whoever asks), or None."""
+    cycle = appraisal.cycle
+    if appraisal.status == Appraisal.Status.CLOSED or cycle.phase in (Phase.CLOSING, Phase.CLOSED):
+        return str(CLOSED)
+    if appraisal.self_status in (P.SUBMITTED, P.NOT_SUBMITTED):
+        return str(SELF_ALREADY_SUBMITTED)
+    if cycle.phase == Phase.DRAFT:
+        return str(SELF_NOT_LAUNCHED)
+    if cycle.phase not in SELF_PHASES:
+        return str(SELF_PHASE_OVER)
+    if appraisal.manager_status in (P.SUBMITTED, P.NOT_SUBMITTED):
+        return str(SELF_AFTER_MANAGER)
+    return None
+
+
+def manager_write_refusal(appraisal: Appraisal, *, submit: bool = False) -> str | None:
+    """Why the manager appraisal cannot be saved (or, with `submit`, submitted) now, or None."""
+    cycle = appraisal.cycle
+    if appraisal.status == Appraisal.Status.CLOSED or cycle.phase in (Phase.CLOSING, Phase.CLOSED):
+        return str(CLOSED)
+    if appraisal.manager_status in (P.SUBMITTED, P.NOT_SUBMITTED):
+        return str(MANAGER_ALREADY_SUBMITTED)
+    if cycle.phase not in MANAGER_DRAFT_PHASES:
+        return str(MANAGER_NOT_LAUNCHED)
+    if submit and cycle.phase not in MANAGER_SUBMIT_PHASES:
+        return str(MANAGER_SUBMIT_NOT_IN_PHASE)
+    return None
+
+
+def self_overdue(appraisal: Appraisal, now: dt.datetime | None = None) -> bool:
+    """The self-assessment's deadline has passed and it is not submitted yet."""
+    return appraisal.self_status != P.SUBMITTED and (now or timezone.now()) > appraisal.cycle.self_assessment_due
+
+
+def manager_overdue(appraisal: Appraisal, now: dt.datetime | None = None) -> bool:
+    """The manager appraisal's deadline has passed and it is not submitted yet."""
+    return appraisal.manager_status != P.SUBMITTED and (now or timezone.now()) > appraisal.cycle.appraisal_due
+
+
+def self_submitted_late(appraisal: Appraisal) -> bool:
+    """The self-assessment was submitted after its deadline."""
+    at = appraisal.self_submitted_at
+    return appraisal.self_status == P.SUBMITTED and at is not None and at > appraisal.cycle.self_assessment_due
+
+
+def manager_submitted_late(appraisal: Appraisal) -> bool:
+    """The manager appraisal was submitted after its deadline."""
+    at = appraisal.manager_submitted_at
+    return appraisal.manager_status == P.SUBMITTED and at is not None and at > appraisal.cycle.appraisal_due
 
 
 # ---------------------------------------------------------------- selectors
@@ -394,15 +474,10 @@ def appraisal_self_save(
     appraisal = _locked(appraisal)
     if not is_appraisee(user, appraisal):
         raise PermissionDenied(NOT_APPRAISEE)
-    _check_open(appraisal)
+    refusal = self_write_refusal(appraisal)  # after its deadline too: it is then marked late
+    if refusal:
+        raise ValidationError({"__all__": refusal})
     cycle = appraisal.cycle
-    if appraisal.self_status in (P.SUBMITTED, P.NOT_SUBMITTED):
-        raise ValidationError({"__all__": str(SELF_ALREADY_SUBMITTED)})
-    if cycle.phase != Phase.SELF_ASSESSMENT:
-        raise ValidationError({"__all__": str(SELF_NOT_IN_PHASE)})
-    if timezone.now() > cycle.self_assessment_due:
-        due = timezone.localtime(cycle.self_assessment_due).strftime("%Y-%m-%d %H:%M")
-        raise ValidationError({"__all__": str(SELF_DEADLINE_PASSED % {"due": due})})
     rows = {r.objective_id: r for r in objective_ratings(appraisal)}
     errors: dict[str, str] = {}
     for oid, values in (objectives or {}).items():
@@ -457,17 +532,10 @@ def appraisal_manager_save(
     appraisal = _locked(appraisal)
     if not is_appraiser(user, appraisal):
         raise PermissionDenied(NOT_APPRAISER)
-    _check_open(appraisal)
+    refusal = manager_write_refusal(appraisal, submit=submit)  # after its deadline too: then marked late
+    if refusal:
+        raise ValidationError({"__all__": refusal})
     cycle = appraisal.cycle
-    if appraisal.manager_status in (P.SUBMITTED, P.NOT_SUBMITTED):
-        raise ValidationError({"__all__": str(MANAGER_ALREADY_SUBMITTED)})
-    if submit and cycle.phase != Phase.APPRAISAL:
-        raise ValidationError({"__all__": str(MANAGER_SUBMIT_NOT_IN_PHASE)})
-    if cycle.phase not in (Phase.SELF_ASSESSMENT, Phase.FEEDBACK, Phase.APPRAISAL):
-        raise ValidationError({"__all__": str(MANAGER_NOT_IN_PHASE)})
-    if timezone.now() > cycle.appraisal_due:
-        due = timezone.localtime(cycle.appraisal_due).strftime("%Y-%m-%d %H:%M")
-        raise ValidationError({"__all__": str(MANAGER_DEADLINE_PASSED % {"due": due})})
     appraisal_prepare(appraisal=appraisal)
     rows = {r.objective_id: r for r in objective_ratings(appraisal)}
     errors: dict[str, str] = {}

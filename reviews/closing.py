@@ -235,6 +235,7 @@ class LateReminderPlan:
     people: dict[str, set] = field(default_factory=lambda: {key: set() for key in LATE_PARTS})
     skipped: int = 0  # reminded less than REVIEW_REMIND_NOW_HOURS ago
     unreachable: int = 0  # nobody to write to: no manager, no e-mail address, or no longer active
+    too_late: int = 0  # parts that can no longer be written (appraisals.self_write_refusal / manager_write_refusal)
 
     @property
     def total_reminders(self) -> int:
@@ -271,10 +272,16 @@ def late_reminders_plan(cycle: ReviewCycle, *, now: dt.datetime | None = None) -
         AppraisalReminder.objects.filter(appraisal__cycle=cycle, sent_at__gt=now - remind_now_window())
         .values_list("appraisal_id", "phase", "recipient_id")
     )
+    from .appraisals import manager_write_refusal, self_write_refusal  # appraisals' rules decide who may still act
+
+    refusal = {"self_assessment": self_write_refusal, "appraisal": manager_write_refusal}
     for key, (role, phase) in LATE_PARTS.items():
         for appraisal in late[key]:
+            appraisal.cycle = cycle  # the rules read the cycle's phase: no query per row
             recipient = getattr(appraisal, role)
-            if recipient is None or not recipient.is_active or not recipient.email:
+            if refusal[key](appraisal) is not None:
+                plan.too_late += 1  # a reminder could not lead anywhere: the page would refuse the part
+            elif recipient is None or not recipient.is_active or not recipient.email:
                 plan.unreachable += 1
             elif (appraisal.pk, phase, recipient.pk) in recent:
                 plan.skipped += 1

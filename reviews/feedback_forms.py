@@ -11,6 +11,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from goals.forms import owner_code_of
 from scorecard.forms import form_errors_from
 
 from .feedback import ADDABLE, NOMINABLE, question_description, question_label
@@ -89,8 +90,9 @@ class RaterForm(forms.Form):
 
     relationship = forms.ChoiceField(label=_("Relationship"))
     rater = forms.CharField(
-        label=_("Employee code"), required=False, max_length=64,
-        help_text=_("For a colleague: their employee code."),
+        label=_("Colleague"), required=False, max_length=250,
+        help_text=_("For a colleague: start typing a name or an employee code and pick from the list."),
+        widget=forms.TextInput(attrs={"list": "rater-options", "autocomplete": "off"}),
     )
     external_name = forms.CharField(label=_("Customer's name"), required=False, max_length=200)
     external_email = forms.CharField(
@@ -108,7 +110,8 @@ class RaterForm(forms.Form):
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
         return {
-            "relationship": data["relationship"], "rater_code": data["rater"],
+            # The picker fills "name (code)"; a bare code typed in works too.
+            "relationship": data["relationship"], "rater_code": owner_code_of(data["rater"]),
             "external_name": data["external_name"], "external_email": data["external_email"],
         }
 

@@ -21,6 +21,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from scorecard.models import Person
+
 from . import feedback, questionnaires
 from .appraisals import appraisal_get
 from .feedback_forms import SCALE, FeedbackAnswerForm, QuestionnaireForm, RaterForm
@@ -213,6 +215,11 @@ def _feedback_page(request: HttpRequest, a: Appraisal, *, form: RaterForm | None
         "pending": sum(1 for r in rows if r.status == S.PROPOSED),
         "results": results, "table": feedback.results_table(results) if results.available else None,
         "counts": cycle.weight_feedback > 0, "due": cycle.feedback_due,
+        # The colleagues the rater box offers by name (one query; only while a rater can be added).
+        "rater_options": [] if form is None else [
+            f"{name} ({code})" for name, code in Person.objects.filter(is_active=True, unit__isnull=False)
+            .exclude(pk=a.person_id).order_by("name", "employee_code").values_list("name", "employee_code")
+        ],
     }
     return render(request, "reviews/feedback_appraisal.html", ctx, status=status)
 

@@ -11,12 +11,15 @@ from django.utils.translation import gettext as _
 
 from scorecard.todos import SHOWN_ITEMS, Todo, TodoItem
 
+from . import appraisals
 from .models import Appraisal, FeedbackRequest, ReviewCycle
 
 Phase = ReviewCycle.Phase
 P = Appraisal.Part
 OPEN_PARTS = (P.PENDING, P.DRAFT)
-MANAGER_PHASES = (Phase.SELF_ASSESSMENT, Phase.FEEDBACK, Phase.APPRAISAL)
+# A late part stays to do while it can still be written (reviews.appraisals, issue 10).
+SELF_PHASES = appraisals.SELF_PHASES
+MANAGER_PHASES = appraisals.MANAGER_DRAFT_PHASES
 FEEDBACK_PHASES = (Phase.SELF_ASSESSMENT, Phase.FEEDBACK)
 # The deadline of each phase, for HR's row of cycles under way.
 PHASE_DUE = {Phase.SELF_ASSESSMENT: "self_assessment_due", Phase.FEEDBACK: "feedback_due",
@@ -43,7 +46,8 @@ def reviews_todos(user) -> list[Todo]:
     open_ = Appraisal.objects.filter(status=Appraisal.Status.OPEN)
     todos = [
         _appraisal_todo("self-assessment", _("Your self-assessment"), open_.filter(
-            person=user, self_status__in=OPEN_PARTS, cycle__phase=Phase.SELF_ASSESSMENT),
+            person=user, self_status__in=OPEN_PARTS, cycle__phase__in=SELF_PHASES,
+        ).exclude(manager_status__in=(P.SUBMITTED, P.NOT_SUBMITTED)),
             "self_assessment_due", mine, "cycle"),
         _appraisal_todo("appraisals", _("Appraisals to write"), open_.filter(
             manager=user, manager_status__in=OPEN_PARTS, cycle__phase__in=MANAGER_PHASES),
@@ -60,8 +64,11 @@ def reviews_todos(user) -> list[Todo]:
     todos.append(Todo(
         key="feedback", label=_("360 feedback forms to answer"), count=n, url=reverse("feedback-inbox"),
         due=rows[0].cycle.feedback_due if rows else None,
-        items=[TodoItem(f"{r.appraisal.person.name} — {r.get_relationship_display()}",
-                        reverse("feedback-answer", args=[r.pk])) for r in rows],
+        # "朱琳 — Subordinate" read as if 朱琳 were the subordinate: say who is rated, and as what the user rates.
+        items=[TodoItem(_("Yourself") if r.rater_id == r.appraisal.person_id else r.appraisal.person.name,
+                        reverse("feedback-answer", args=[r.pk]),
+                        note=_("you rate as: %(relationship)s") % {"relationship": r.get_relationship_display()})
+               for r in rows],
     ))
     rows, n = _rows(FeedbackRequest.objects.filter(
         appraisal__manager=user, status=FeedbackRequest.Status.PROPOSED, cycle__phase__in=FEEDBACK_PHASES,

@@ -122,6 +122,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
+# Our corrections of Django's locale formats: ISO dates first in Chinese forms (see scorecard/formats/zh_Hans).
+FORMAT_MODULE_PATH = ["scorecard.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"

@@ -61,14 +61,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _database_url(worker: str, var: Path) -> str:
-    """A database of this process's own: a PostgreSQL database beside DATABASE_URL's, or an SQLite file."""
+def _database_url(name: str, var: Path) -> str:
+    """A database of the site's own: a PostgreSQL database beside DATABASE_URL's, or an SQLite file."""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         return f"sqlite:///{var / 'site.sqlite3'}"
     import psycopg
 
-    name = f"scorecard_browser_{worker}"
+    name = f"scorecard_browser_{name}"
     parts = urlsplit(url)
     with psycopg.connect(urlunsplit(parts._replace(scheme="postgresql")), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -117,10 +117,10 @@ def _wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
     raise RuntimeError(f"{url} did not answer within {seconds} s")
 
 
-@pytest.fixture(scope="session")
-def site(tmp_path_factory) -> Site:
-    worker_id = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    var = tmp_path_factory.mktemp("site")
+def _site(tmp_path_factory, name: str):
+    """Start a site: its database with the demo center, gunicorn and a Celery worker; stop it afterwards."""
+    name = f"{name}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    var = tmp_path_factory.mktemp(f"site_{name}")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -129,7 +129,7 @@ def site(tmp_path_factory) -> Site:
         "DJANGO_SECRET_KEY": "browser-suite",
         "DJANGO_DEBUG": "0",
         "SCORECARD_VAR_DIR": str(var),
-        "DATABASE_URL": _database_url(worker_id, var),
+        "DATABASE_URL": _database_url(name, var),
         "CELERY_BROKER_URL": "filesystem://",
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "SITE_URL": url,
@@ -170,6 +170,18 @@ def site(tmp_path_factory) -> Site:
 
 
 @pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    """The site the journeys share (each journey works with people no other one changes)."""
+    yield from _site(tmp_path_factory, "shared")
+
+
+@pytest.fixture(scope="module")
+def own_site(tmp_path_factory):
+    """A site for one module alone: for a journey that moves time (phases) for everyone on it."""
+    yield from _site(tmp_path_factory, "own")
+
+
+@pytest.fixture(scope="session")
 def chromium():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: `make install` installs Debian's chromium package.")
@@ -182,11 +194,13 @@ def chromium():
 
 
 @pytest.fixture
-def journey(request, site, chromium):
-    """A factory of journeys: journey(viewport="phone") is a new browser context (its own cookies)."""
+def journey(request, chromium):
+    """A factory of journeys: journey(viewport="phone") is a new browser context (its own cookies), on the
+    shared site unless `on` names another."""
     made: list[Journey] = []
 
-    def start(viewport: str = "desktop") -> Journey:
+    def start(viewport: str = "desktop", *, on: Site | None = None) -> Journey:
+        site = on or request.getfixturevalue("site")
         size = PHONE if viewport == "phone" else DESKTOP
         context = chromium.new_context(
             viewport=size, locale="en-US", timezone_id="Asia/Shanghai", accept_downloads=True,

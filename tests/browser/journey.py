@@ -45,7 +45,7 @@ WIDER_THAN = """(width) => {
 
 def _shape(path: str) -> str:
     """/goals/objectives/14/ and /goals/objectives/15/ are one page to check."""
-    return re.sub(r"/[0-9a-f-]{6,}|/\d+", "/N", path.split("?")[0])
+    return re.sub(r"/\d+(?=/|$)|/[0-9a-f]{8}-[0-9a-f-]{27}(?=/|$)", "/N", path.split("?")[0])
 
 
 @dataclass

@@ -39,3 +39,16 @@ def test_director_ranks_every_agent_reads_why_and_edits_a_kpi(journey):
     j.press("Save")
     assert "saved" in j.messages().lower()
     j.sees("355")
+
+
+def test_director_reads_the_center_and_the_league_table_in_chinese(journey):
+    j = journey().login("E0001").language("zh-hans")
+    j.sees("待办")
+    nav = j.page.locator("nav.top")
+    assert nav.bounding_box()["height"] < 60, "the navigation stays on one line at 1366 px"
+    j.nav("中心记分卡")
+    j.sees("财务", "客户")
+    j.link("排名")
+    assert j.page.locator("table.ranking tbody tr").count() >= 3
+    j.nav("KPI 库")
+    j.sees("一次解决率")

@@ -30,3 +30,32 @@ def test_hr_launches_a_cycle_follows_the_late_ones_and_is_refused_an_early_close
     j.press("Launch the cycle")
     j.sees("Self-assessment")
     assert "launched" in j.messages().lower()
+
+    # The self-assessment deadline passes (what time does): everyone who has not submitted is late.
+    j.site.python(
+        "import datetime as dt; from django.utils import timezone; from reviews.models import ReviewCycle; "
+        "ReviewCycle.objects.filter(name='Complaints team check, December')"
+        ".update(self_assessment_due=timezone.now() - dt.timedelta(hours=1))"
+    )
+    j.page.reload()
+    j.check()
+    late = j.page.locator("table.late").first
+    assert late.is_visible() and "E103" in late.inner_text()  # the complaint team's agents, by code
+    j.sees("Remind the late ones now")
+    assert "late appraisee" in j.text("#remind")
+    j.press("Remind the late ones now")
+    assert "remind" in j.messages().lower()
+    j.page.reload()
+    j.page.get_by_text(re.compile(r"\d+ reminders sent in \d+ e-mails")).wait_for(timeout=30_000)
+    # The worker sent them, with links to this site (not to the worker's own port).
+    assert f"{j.site.url}/reviews/appraisals/" in j.site.log("worker")
+
+    # Try to close early: what is missing is shown, and without a reason the close is refused.
+    j.link(re.compile(r"^Close the cycle"))
+    j.sees("What is still missing", "cannot be undone")
+    assert j.page.locator("#missing-self").is_visible()
+    j.press("Close the cycle early")
+    assert j.page.locator(".has-error .errorlist").first.is_visible()
+    j.sees("Closing early")
+    j.link("Cancel", within="#close-form")
+    j.sees("Self-assessment")

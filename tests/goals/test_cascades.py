@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -284,6 +285,9 @@ def test_cascade_page_previews_without_creating_then_creates(client, org):
     response = client.post(url, {"depth": "agents", "method": "same", "create": "1"})
     assert response.status_code == 302
     assert Objective.objects.filter(parent__isnull=False).count() == 5
+    # The tree opens at the cascaded objective's row, not at the top of the center's tree.
+    assert response.url.endswith(f"#o{o.pk}")
+    assert f'<li id="o{o.pk}">' in client.get(response.url).content.decode()
 
 
 def test_cascade_page_typed_values(client, org):
@@ -344,3 +348,26 @@ def test_api_refusals(client, org):
     response = client.post(f"/api/v1/goals/objectives/{o.pk}/cascade/preview/", {"depth": "children", "method": "same"},
                            content_type="application/json")
     assert response.status_code == 404
+
+
+def test_cascade_preview_prints_every_value_with_the_kpis_unit_and_decimals(client, org):
+    o = objective(org.t1, "fcr")
+    client.force_login(org.mike)
+    html = client.post(reverse("objective-cascade", args=[o.pk]), {"depth": "children", "method": "same",
+                                                                    "preview": "1"}).content.decode()
+    assert "baseline 70.0%, target 74.0%, stretch 78.0%" in html  # the objective, above the form
+    rows = re.findall(r"<tr>.*?</tr>", html[html.index("<tbody>", html.index('<table class="plan">')):], re.S)
+    assert len(rows) == 2  # Alice and Bob
+    for row in rows:
+        assert [c.strip() for c in re.findall(r'<td class="num">(.*?)</td>', row, re.S)][:3] == ["70.0%", "74.0%", "78.0%"]
+
+
+def test_the_typed_values_inputs_name_their_child_and_value(client, org):
+    """The typed table shows no <label>: each input carries its own name, or a screen reader reads "edit text"."""
+    o = objective(org.d1, "fcr")
+    client.force_login(org.dana)
+    html = client.get(reverse("objective-cascade", args=[o.pk])).content.decode()
+    inputs = re.findall(r'<input type="number" name="typed-[^>]*>', html)
+    assert len(inputs) == 6  # T1 and T2: baseline, target, stretch
+    assert all('aria-label="' in i for i in inputs)
+    assert f'aria-label="{org.t1.name} — Target"' in html

@@ -138,13 +138,14 @@ def test_numbers_have_units_kpi_decimals_and_no_negative_progress(client, org, t
 def test_columns_line_up_only_the_title_is_indented(client, org, tree):
     client.force_login(org.dirk)
     html = tree_html(client.get(reverse("cascade-tree"), {"period": "2026-Q3"}))
-    depths = [int(d) for d in re.findall(r'style="--depth: (\d+)"', html)]
+    depths = [int(d) for d in re.findall(r'class="crow[^"]*" style="--depth: (\d+)"', html)]
     assert depths == [0, 1, 2, 3, 3, 2, 3, 1, 2, 0]
     style = Template('{% include "goals/cascade_style.html" %}').render(Context())
     # The nested lists add no indent; the title cell is the only one moved by the depth.
     assert "ul.ctree, ul.ctree ul { list-style: none; margin: 0; padding: 0; }" in style
     assert "padding-left: calc(var(--depth, 0) * 1.25rem)" in style
-    assert style.count("--depth") == 1
+    # The title cell, and the branch's toggle laid over it, are the only ones moved by the depth.
+    assert style.count("--depth") == 2 and "left: calc(0.1rem + var(--depth, 0) * 1.25rem)" in style
 
 
 def test_rows_link_to_their_objective_and_cascade_only_where_the_user_may(client, org, tree):
@@ -224,3 +225,15 @@ def test_tree_page_queries_do_not_grow_with_the_number_of_agents(client, org, ag
                 response = client.get(page)
             assert response.status_code == 200
     assert Objective.objects.filter(owner_person__isnull=False).count() == agents + 3
+
+
+def test_a_branch_toggle_holds_no_link_and_names_its_objective(client, org, tree):
+    """A <summary> is a button: links inside it are unreachable for keyboards and screen readers (axe:
+    nested-interactive). The toggle is its own control, named after the objective it opens."""
+    client.force_login(org.dirk)
+    html = tree_html(client.get(reverse("cascade-tree"), {"period": "2026-Q3"}))
+    summaries = re.findall(r"<summary\b.*?</summary>", html, re.S)
+    assert len(summaries) == 5
+    for summary in summaries:
+        assert "<a " not in summary
+        assert "Objectives contributing to" in summary

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from reviews import appraisals as svc
 from reviews.models import Appraisal, Competency, ReviewCycle
 from tests.factories import put
 from tests.reviews.test_self_assessment import make_appraisal, ratings
@@ -65,11 +66,41 @@ def test_self_rating_out_of_range_is_400_and_nothing_saved(org):
     assert a.achievements == "" and ratings(a)[101].self_rating is None
 
 
-def test_self_assessment_after_deadline_and_by_manager_refused(org):
-    a = make_appraisal(org, self_due_days=-1)
-    response = api(org.alice).patch(f"{BASE}/{a.pk}/self/", {"achievements": "late"}, format="json")
-    assert response.status_code == 400 and "deadline" in response.json()["__all__"][0]
+def test_a_late_self_assessment_is_submitted_through_the_api_and_refused_once_the_manager_submitted(org):
+    a = make_appraisal(org, phase=ReviewCycle.Phase.FEEDBACK, self_due_days=-1)
+    body = {"objectives": [{"objective_id": 101, "self_rating": 80}, {"objective_id": 102, "self_rating": "B"}],
+            "achievements": "Late, after the reminder."}
+    response = api(org.alice).post(f"{BASE}/{a.pk}/self/submit/", body, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["self_status"] == "submitted"
+    a.refresh_from_db()
+    assert a.self_submitted_at > a.cycle.self_assessment_due
     assert api(org.mike).patch(f"{BASE}/{a.pk}/self/", {"achievements": "x"}, format="json").status_code == 403
+
+    b = make_appraisal(org, phase=ReviewCycle.Phase.APPRAISAL, person=org.bob, self_due_days=-1)
+    Appraisal.objects.filter(pk=b.pk).update(manager_status=Appraisal.Part.SUBMITTED)
+    response = api(org.bob).patch(f"{BASE}/{b.pk}/self/", {"achievements": "too late"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["__all__"] == [str(svc.SELF_AFTER_MANAGER)]
+    b.refresh_from_db()
+    assert b.achievements == ""
+
+
+def test_a_late_manager_appraisal_is_submitted_through_the_api_in_calibration_not_once_closing(org):
+    a = make_appraisal(org, phase=ReviewCycle.Phase.CALIBRATION, self_due_days=-10, appraisal_due_days=-1)
+    body = {"competencies": [{"code": c.code, "score": 3} for c in Competency.objects.filter(active=True)],
+            "manager_comments": "Written late."}
+    response = api(org.mike).post(f"{BASE}/{a.pk}/manager/submit/", body, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["manager_status"] == "submitted" and response.json()["proposed_grade"]
+    a.refresh_from_db()
+    assert a.manager_submitted_at > a.cycle.appraisal_due
+
+    b = make_appraisal(org, phase=ReviewCycle.Phase.CLOSING, person=org.bob, appraisal_due_days=-1)
+    response = api(org.mike).patch(f"{BASE}/{b.pk}/manager/", {"manager_comments": "x"}, format="json")
+    assert response.status_code == 400 and response.json()["__all__"] == [str(svc.CLOSED)]
+    b.refresh_from_db()
+    assert b.manager_comments == "" and b.manager_status == Appraisal.Part.PENDING
 
 
 def test_manager_patch_submit_interview_and_acknowledge(org):

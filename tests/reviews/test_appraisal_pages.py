@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from reviews.models import Appraisal, Competency, ReviewCycle
 from tests.factories import put
@@ -59,13 +60,83 @@ def test_self_assessment_page_saves_draft_and_refuses_bad_rating(client, org):
     assert a.self_status == Appraisal.Part.SUBMITTED
 
 
-def test_self_assessment_after_the_deadline_shows_the_message(client, org):
-    a = make_appraisal(org, self_due_days=-1)
-    response = login(client, org.alice).post(reverse("appraisal-self", args=[a.pk]), {"achievements": "late"})
-    assert response.status_code == 400
-    assert "deadline" in response.content.decode()
+def test_a_late_self_assessment_is_submitted_through_the_page_and_marked_late(client, org):
+    a = make_appraisal(org, phase=ReviewCycle.Phase.APPRAISAL, self_due_days=-1)
+    page = reverse("appraisal-detail", args=[a.pk])
+    body = login(client, org.alice).get(page).content.decode()
+    assert 'id="self-assessment"' in body and 'id="self-late-note"' in body  # the form, saying it will be late
+    data = {"o101_self_rating": "80", "o101_self_comment": "", "o101_actual": "", "o102_self_rating": "B",
+            "o102_self_comment": "", "o102_actual": "", "achievements": "Caught up.", "difficulties": "",
+            "help_wanted": "", "action": "submit"}
+    response = client.post(reverse("appraisal-self", args=[a.pk]), data)
+    assert response.status_code == 302, response.content.decode()
     a.refresh_from_db()
-    assert a.achievements == ""
+    assert a.self_status == Appraisal.Part.SUBMITTED
+    late = f"Submitted late, on {timezone.localtime(a.self_submitted_at):%Y-%m-%d %H:%M}"
+    for user in (org.alice, org.mike, org.hana):
+        assert late in login(client, user).get(page).content.decode(), user
+    # The manager appraisal, not submitted and not yet due, is not marked.
+    assert "Submitted late" not in login(client, org.mike).get(page).content.decode().split('id="manager-status"')[1].split("</td>")[0]
+
+
+def test_a_self_assessment_submitted_on_time_is_not_marked_late(client, org):
+    a = make_appraisal(org)
+    Appraisal.objects.filter(pk=a.pk).update(self_status=Appraisal.Part.SUBMITTED, self_submitted_at=timezone.now())
+    body = login(client, org.mike).get(reverse("appraisal-detail", args=[a.pk])).content.decode()
+    assert "Submitted late" not in body and 'id="self-late-note"' not in body
+
+
+def test_a_self_assessment_after_the_manager_submitted_shows_why_it_is_refused(client, org):
+    a = make_appraisal(org, phase=ReviewCycle.Phase.APPRAISAL, self_due_days=-1)
+    body = login(client, org.alice).get(reverse("appraisal-detail", args=[a.pk])).content.decode()
+    assert 'id="self-assessment"' in body
+    # The manager submits while the agent still has the page open.
+    Appraisal.objects.filter(pk=a.pk).update(manager_status=Appraisal.Part.SUBMITTED, manager_submitted_at=timezone.now())
+    response = client.post(reverse("appraisal-self", args=[a.pk]), {"achievements": "late", "action": "submit"})
+    assert response.status_code == 400
+    assert "Your manager has already submitted the appraisal without your self-assessment" in response.content.decode()
+    a.refresh_from_db()
+    assert a.achievements == "" and a.self_status == Appraisal.Part.PENDING
+    body = client.get(reverse("appraisal-detail", args=[a.pk])).content.decode()
+    assert 'id="self-assessment"' not in body
+
+
+def test_the_self_assessment_form_is_gone_in_calibration(client, org):
+    a = make_appraisal(org, phase=ReviewCycle.Phase.CALIBRATION, self_due_days=-10, appraisal_due_days=-1)
+    body = login(client, org.alice).get(reverse("appraisal-detail", args=[a.pk])).content.decode()
+    assert 'id="self-assessment"' not in body
+    response = client.post(reverse("appraisal-self", args=[a.pk]), {"achievements": "late", "action": "save"})
+    assert response.status_code == 400 and "moved on to calibration" in response.content.decode()
+
+
+def test_a_late_manager_appraisal_is_written_and_submitted_in_calibration(client, org):
+    a = make_appraisal(org, phase=ReviewCycle.Phase.CALIBRATION, self_due_days=-10, appraisal_due_days=-1)
+    page = reverse("appraisal-detail", args=[a.pk])
+    body = login(client, org.mike).get(page).content.decode()
+    assert 'id="manager-appraisal"' in body and 'id="manager-late-note"' in body
+    assert 'name="action" value="submit"' in body
+    data = {"o101_manager_rating": "", "o102_manager_rating": "80", "manager_comments": "Late.", "action": "submit"}
+    data.update({f"c_{c.code}_score": "4" for c in Competency.objects.filter(active=True)})
+    assert client.post(reverse("appraisal-manager", args=[a.pk]), data).status_code == 302
+    a.refresh_from_db()
+    assert a.manager_status == Appraisal.Part.SUBMITTED
+    body = login(client, org.alice).get(page).content.decode()
+    assert f"Submitted late, on {timezone.localtime(a.manager_submitted_at):%Y-%m-%d %H:%M}" in body
+
+
+def test_a_manager_appraisal_form_is_gone_once_closing(client, org):
+    a = make_appraisal(org, phase=ReviewCycle.Phase.CLOSING, appraisal_due_days=-1)
+    body = login(client, org.mike).get(reverse("appraisal-detail", args=[a.pk])).content.decode()
+    assert 'id="manager-appraisal"' not in body
+
+
+def test_the_reminder_links_open_the_page_at_the_part_and_stay_404_for_others(client, org):
+    a = make_appraisal(org)
+    response = login(client, org.alice).get(reverse("appraisal-self", args=[a.pk]))
+    assert response.status_code == 302 and response.url == reverse("appraisal-detail", args=[a.pk]) + "#self-assessment"
+    response = login(client, org.mike).get(reverse("appraisal-manager", args=[a.pk]))
+    assert response.status_code == 302 and response.url.endswith("#manager-appraisal")
+    assert login(client, org.olga).get(reverse("appraisal-self", args=[a.pk])).status_code == 404
 
 
 def test_manager_page_submits_and_the_appraisee_acknowledges(client, org):

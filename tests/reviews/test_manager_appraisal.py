@@ -77,11 +77,43 @@ def test_submit_needs_every_competency_and_then_locks(org):
         svc.appraisal_manager_save(user=org.mike, appraisal=a, manager_comments="later")
 
 
-def test_manager_refusals_deadline_range_and_who(org):
-    a = make_appraisal(org, phase=APPRAISAL, appraisal_due_days=-1)
-    with pytest.raises(ValidationError) as exc:
-        svc.appraisal_manager_save(user=org.mike, appraisal=a, manager_comments="x")
-    assert "deadline" in exc.value.message_dict["__all__"][0]
+@pytest.mark.parametrize("phase", [APPRAISAL, ReviewCycle.Phase.CALIBRATION])
+def test_a_late_manager_appraisal_is_accepted_until_the_close_and_marked_late(org, phase):
+    a = make_appraisal(org, phase=phase, self_due_days=-10, appraisal_due_days=-1)
+    a = svc.appraisal_manager_save(user=org.mike, appraisal=a, manager_comments="Late, but written.")
+    assert a.manager_status == Appraisal.Part.DRAFT and svc.manager_overdue(a)
+    a = svc.appraisal_manager_save(user=org.mike, appraisal=a, objectives={102: {"manager_rating": 70}},
+                                   competencies=all_competencies(4), submit=True)
+    a.refresh_from_db()
+    assert a.manager_status == Appraisal.Part.SUBMITTED and a.manager_comments == "Late, but written."
+    assert a.proposed_grade and a.manager_submitted_at > a.cycle.appraisal_due
+    assert svc.manager_submitted_late(a) and not svc.manager_overdue(a)
+
+
+def test_a_manager_appraisal_submitted_on_time_is_not_marked_late(org):
+    a = make_appraisal(org, phase=APPRAISAL)
+    a = svc.appraisal_manager_save(user=org.mike, appraisal=a, competencies=all_competencies(3), submit=True)
+    assert a.manager_status == Appraisal.Part.SUBMITTED and not svc.manager_submitted_late(a)
+
+
+@pytest.mark.parametrize("phase, message", [
+    (ReviewCycle.Phase.DRAFT, svc.MANAGER_NOT_LAUNCHED),
+    (ReviewCycle.Phase.CLOSING, svc.CLOSED),
+    (ReviewCycle.Phase.CLOSED, svc.CLOSED),
+])
+def test_a_manager_appraisal_is_refused_before_the_launch_and_once_the_close_started(org, phase, message):
+    a = make_appraisal(org, phase=phase, appraisal_due_days=-1)
+    for submit in (False, True):
+        with pytest.raises(ValidationError) as exc:
+            svc.appraisal_manager_save(user=org.mike, appraisal=a, competencies=all_competencies(3),
+                                       manager_comments="not saved", submit=submit)
+        assert exc.value.message_dict["__all__"] == [str(message)]
+    a.refresh_from_db()
+    assert a.manager_status == Appraisal.Part.PENDING and a.manager_comments == ""
+    assert not CompetencyRating.objects.filter(appraisal=a).exists()
+
+
+def test_manager_refusals_range_and_who(org):
     b = make_appraisal(org, phase=APPRAISAL, person=org.bob)
     with pytest.raises(ValidationError) as exc:
         svc.appraisal_manager_save(user=org.mike, appraisal=b, objectives={101: {"manager_rating": 120}},

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from reviews.models import Appraisal, Competency, ObjectiveRating, ReviewCycle
+from reviews.models import Appraisal, Competency, FeedbackRequest, ObjectiveRating, ReviewCycle
 from tests.factories import put
 from tests.reviews.html_forms import form_posting_to, parse, repeated_names, unlabelled_controls
 from tests.reviews.test_feedback_pages import appraisal_of, open_cycle, request_of
@@ -190,3 +190,43 @@ def test_the_actual_result_is_shown_with_two_decimals_and_kept_precise_when_left
     form = form_posting_to(page(client, org.alice, url), action)
     assert client.post(action, {**form.data(o101_actual="77.5"), "action": "save"}).status_code == 302
     assert ObjectiveRating.objects.get(appraisal=a, objective_id=101).actual == 77.5
+
+
+def test_the_manager_rating_is_prefilled_as_the_page_shows_scores_and_left_alone_changes_nothing(client, org):
+    put(org.alice, "2026-07-10", first_contact_resolved=76, contacts_handled=99)  # a system score with many decimals
+    a = make_appraisal(org, phase=ReviewCycle.Phase.APPRAISAL)
+    url = reverse("appraisal-detail", args=[a.pk])
+    action = reverse("appraisal-manager", args=[a.pk])
+    form = form_posting_to(page(client, org.mike, url), action)
+    system = ObjectiveRating.objects.get(appraisal=a, objective_id=101).system_score
+    assert system != round(system, 1)
+    shown = form.data()["o101_manager_rating"][0]
+    assert shown == f"{round(system, 1):g}"  # "88.7", not "88.6848"
+    assert client.post(action, {**form.data(), "action": "save"}).status_code == 302
+    rating = ObjectiveRating.objects.get(appraisal=a, objective_id=101)
+    assert rating.manager_rating is None  # untouched: the precise system score still counts
+    form = form_posting_to(page(client, org.mike, url), action)
+    assert client.post(action, {**form.data(o101_manager_rating="85"), "action": "save"}).status_code == 302
+    assert ObjectiveRating.objects.get(appraisal=a, objective_id=101).manager_rating == 85
+    form = form_posting_to(page(client, org.mike, url), action)
+    assert form.data()["o101_manager_rating"] == ["85"]
+    assert client.post(action, {**form.data(), "action": "save"}).status_code == 302
+    assert ObjectiveRating.objects.get(appraisal=a, objective_id=101).manager_rating == 85
+
+
+def test_the_appraisee_nominates_a_colleague_picked_by_name_and_the_manager_approves_it(client, org):
+    cycle = open_cycle(org)
+    alice = appraisal_of(cycle, org.alice)
+    url = reverse("appraisal-feedback", args=[alice.pk])
+    html = page(client, org.alice, url)
+    # The rater box offers colleagues by name (what the picker fills in), not the appraisee herself.
+    assert '<option value="Carl Two (CARL)">' in html and "Alice Agent (ALICE)" not in html
+    data = form_posting_to(html, "").data(relationship="peer", rater="Carl Two (CARL)")
+    assert client.post(url, data).status_code == 302
+    nominated = request_of(alice, org.carl)
+    assert nominated.status == FeedbackRequest.Status.PROPOSED
+    html = page(client, org.mike, url)
+    assert reverse("feedback-decide", args=[nominated.pk]) in html
+    client.post(reverse("feedback-decide", args=[nominated.pk]), {"action": "approve"})
+    nominated.refresh_from_db()
+    assert nominated.status == FeedbackRequest.Status.OPEN  # asked now

@@ -133,21 +133,63 @@ def test_rating_out_of_range_is_refused_and_nothing_saved(org, bad):
     assert ratings(a)[101].self_rating is None
 
 
-def test_writing_after_the_deadline_is_refused(org):
-    a = make_appraisal(org, self_due_days=-1)
-    with pytest.raises(ValidationError) as exc:
-        svc.appraisal_self_save(user=org.alice, appraisal=a, achievements="Late")
-    assert "deadline" in exc.value.message_dict["__all__"][0]
+def fill_and_submit(org, a) -> Appraisal:
+    return svc.appraisal_self_save(
+        user=org.alice, appraisal=a, objectives={101: {"self_rating": 80}, 102: {"self_rating": "B"}},
+        achievements="Caught up after the reminder.", submit=True,
+    )
+
+
+@pytest.mark.parametrize("phase", [ReviewCycle.Phase.SELF_ASSESSMENT, ReviewCycle.Phase.FEEDBACK,
+                                   ReviewCycle.Phase.APPRAISAL])
+def test_a_late_self_assessment_is_accepted_until_calibration_and_marked_late(org, phase):
+    a = make_appraisal(org, phase=phase, self_due_days=-1)
+    svc.appraisal_self_save(user=org.alice, appraisal=a, achievements="A draft, late.")
     a.refresh_from_db()
-    assert a.achievements == ""
+    assert a.self_status == Appraisal.Part.DRAFT and a.achievements == "A draft, late."
+    assert svc.self_overdue(a) and not svc.self_submitted_late(a)
+    a = fill_and_submit(org, a)
+    a.refresh_from_db()
+    assert a.self_status == Appraisal.Part.SUBMITTED and a.self_submitted_at > a.cycle.self_assessment_due
+    assert svc.self_submitted_late(a) and not svc.self_overdue(a)
 
 
-@pytest.mark.parametrize("phase", [ReviewCycle.Phase.DRAFT, ReviewCycle.Phase.FEEDBACK, ReviewCycle.Phase.APPRAISAL])
-def test_writing_outside_the_self_assessment_phase_is_refused(org, phase):
+def test_a_self_assessment_submitted_on_time_is_not_marked_late(org):
+    a = fill_and_submit(org, make_appraisal(org))
+    a.refresh_from_db()
+    assert a.self_status == Appraisal.Part.SUBMITTED and not svc.self_submitted_late(a)
+
+
+def test_a_late_self_assessment_is_refused_once_the_manager_submitted_the_appraisal(org):
+    a = make_appraisal(org, phase=ReviewCycle.Phase.APPRAISAL, self_due_days=-1)
+    Appraisal.objects.filter(pk=a.pk).update(manager_status=Appraisal.Part.SUBMITTED, manager_submitted_at=timezone.now())
+    with pytest.raises(ValidationError) as exc:
+        fill_and_submit(org, a)
+    assert exc.value.message_dict["__all__"] == [str(svc.SELF_AFTER_MANAGER)]
+    a.refresh_from_db()
+    assert a.self_status == Appraisal.Part.PENDING and a.achievements == ""
+    assert ratings(a)[101].self_rating is None
+
+
+def test_a_self_assessment_is_refused_once_the_cycle_is_in_calibration(org):
+    a = make_appraisal(org, phase=ReviewCycle.Phase.CALIBRATION, self_due_days=-1)
+    with pytest.raises(ValidationError) as exc:
+        fill_and_submit(org, a)
+    assert exc.value.message_dict["__all__"] == [str(svc.SELF_PHASE_OVER)]
+    a.refresh_from_db()
+    assert a.self_status == Appraisal.Part.PENDING and a.achievements == ""
+
+
+@pytest.mark.parametrize("phase, message", [
+    (ReviewCycle.Phase.DRAFT, svc.SELF_NOT_LAUNCHED),
+    (ReviewCycle.Phase.CLOSING, svc.CLOSED),
+    (ReviewCycle.Phase.CLOSED, svc.CLOSED),
+])
+def test_a_self_assessment_is_refused_before_the_launch_and_once_the_close_started(org, phase, message):
     a = make_appraisal(org, phase=phase)
     with pytest.raises(ValidationError) as exc:
         svc.appraisal_self_save(user=org.alice, appraisal=a, achievements="x")
-    assert exc.value.message_dict["__all__"] == [str(svc.SELF_NOT_IN_PHASE)]
+    assert exc.value.message_dict["__all__"] == [str(message)]
 
 
 def test_a_closed_appraisal_is_read_only(org):
@@ -163,3 +205,19 @@ def test_only_the_appraisee_writes_the_self_assessment(org):
     for user in (org.mike, org.hana, org.bob):
         with pytest.raises(PermissionDenied):
             svc.appraisal_self_save(user=user, appraisal=a, achievements="x")
+
+
+def test_a_late_self_assessment_stays_on_the_to_do_list_while_it_can_be_written(org):
+    from reviews.todos import reviews_todos
+
+    def todo(user, key):
+        return next(t.count for t in reviews_todos(user) if t.key == key)
+
+    a = make_appraisal(org, phase=ReviewCycle.Phase.APPRAISAL, self_due_days=-1, appraisal_due_days=-1)
+    assert todo(org.alice, "self-assessment") == 1 and todo(org.mike, "appraisals") == 1
+    ReviewCycle.objects.filter(pk=a.cycle_id).update(phase=ReviewCycle.Phase.CALIBRATION)
+    assert todo(org.alice, "self-assessment") == 0  # calibration: no longer hers to write
+    assert todo(org.mike, "appraisals") == 1  # the manager's, late, until the close
+    ReviewCycle.objects.filter(pk=a.cycle_id).update(phase=ReviewCycle.Phase.APPRAISAL)
+    Appraisal.objects.filter(pk=a.pk).update(manager_status=Appraisal.Part.SUBMITTED)
+    assert todo(org.alice, "self-assessment") == 0  # written without it

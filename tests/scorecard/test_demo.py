@@ -51,6 +51,9 @@ def test_load_demo_builds_the_center_and_a_second_run_changes_nothing(capsys):
     assert queue == set(demo.QUEUE_MEASURES)
     agent = Person.objects.get(employee_code="E1001")
     assert agent.check_password(demo.DEMO_PASSWORD)
+    # Every demo person signs in, not only the printed logins (the journeys act as other teams' managers and agents).
+    for code in ("E0101", "E0106", "E1005", "E1023"):
+        assert Person.objects.get(employee_code=code).check_password(demo.DEMO_PASSWORD), code
     out = capsys.readouterr().out
     assert "http://127.0.0.1:" in out
     assert "/feedback/t/" not in out  # customers' links are handed over, never printed

@@ -178,3 +178,18 @@ def test_home_in_chinese(client, org):
     response = client.get("/")
 
     assert "待办" in response.text
+
+
+def test_360_forms_on_the_home_say_who_is_rated_and_as_what_the_user_rates(client, org):
+    # "Alice — Peer" read as if Alice were the peer, and one's own self-rating showed one's own name.
+    from tests.reviews.test_feedback_pages import appraisal_of, approve_all, open_cycle
+
+    cycle = open_cycle(org)
+    approve_all(org, appraisal_of(cycle, org.alice))
+    approve_all(org, appraisal_of(cycle, org.bob))
+
+    todos = {t.key: t for t in _login(client, org.bob).get("/").context["todos"]}
+
+    items = {(i.label, i.note) for i in todos["feedback"].items}
+    assert ("Alice Agent", "you rate as: Peer") in items
+    assert ("Yourself", "you rate as: Self") in items
