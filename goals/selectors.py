@@ -49,26 +49,36 @@ def objectives_visible(user) -> QuerySet[Objective]:
     return qs.filter(owner_person=user)
 
 
-def objectives_period_ended(user, today: dt.date | None = None) -> QuerySet[Objective]:
-    """Agreed or active objectives whose period has ended, that this user marks achieved or missed.
+def owners_line_q(user, prefix: str = "") -> Q | None:
+    """The objectives whose owner this user answers for — agrees their proposals, answers their check-ins,
+    marks them achieved or missed — as a filter (`prefix` reaches the objective from another model, e.g.
+    "objective__"); None when nobody is.
 
-    The owner's manager closes them (goals.services.is_owners_manager): HR and
-    directors for everyone; a manager for the people and units strictly
-    beneath them. One query.
+    A manager: the units strictly below theirs and the people in their subtree but themself. HR and directors:
+    their direct reports and the units directly below theirs — not the whole center, whose managers do it.
     """
-    today = today or timezone.localdate()
-    qs = Objective.objects.filter(status__in=Objective.TO_CLOSE, period_end__lt=today)
+    person, unit = f"{prefix}owner_person", f"{prefix}owner_unit"
     if not user.is_authenticated:
-        return qs.none()
+        return None
     if user.sees_whole_center:
-        return qs
+        q = Q(**{f"{person}__manager": user})
+        return q | Q(**{f"{unit}__parent_id": user.unit_id}) if user.unit_id else q
     if user.role == Person.Role.MANAGER and user.unit_id:
         path = user.unit.path
-        return qs.filter(
-            (Q(owner_unit__path__startswith=path) & ~Q(owner_unit_id=user.unit_id))
-            | (Q(owner_person__unit__path__startswith=path) & ~Q(owner_person=user))
+        return (
+            (Q(**{f"{unit}__path__startswith": path}) & ~Q(**{f"{unit}_id": user.unit_id}))
+            | (Q(**{f"{person}__unit__path__startswith": path}) & ~Q(**{person: user}))
         )
-    return qs.none()
+    return None
+
+
+def objectives_period_ended(user, today: dt.date | None = None) -> QuerySet[Objective]:
+    """Agreed or active objectives whose period has ended, that wait for this user to mark achieved or missed
+    (owners_line_q). One query."""
+    today = today or timezone.localdate()
+    line = owners_line_q(user)
+    qs = Objective.objects.filter(status__in=Objective.TO_CLOSE, period_end__lt=today)
+    return qs.filter(line) if line is not None else qs.none()
 
 
 def objective_visible(user, objective: Objective) -> bool:

@@ -9,26 +9,10 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from scorecard.models import Person
 from scorecard.todos import SHOWN_ITEMS, Todo, TodoItem
 
 from .models import CheckIn, Contract, ContractSignature, Objective
-
-
-def _line_q(user, prefix: str = "") -> Q | None:
-    """Objectives whose owner this user answers for: a manager's units and people beneath them; for HR and
-    directors, their direct reports and the units directly below theirs (not the whole center)."""
-    person, unit = f"{prefix}owner_person", f"{prefix}owner_unit"
-    if user.sees_whole_center:
-        q = Q(**{f"{person}__manager": user})
-        return q | Q(**{f"{unit}__parent_id": user.unit_id}) if user.unit_id else q
-    if user.role == Person.Role.MANAGER and user.unit_id:
-        path = user.unit.path
-        return (
-            (Q(**{f"{unit}__path__startswith": path}) & ~Q(**{f"{unit}_id": user.unit_id}))
-            | (Q(**{f"{person}__unit__path__startswith": path}) & ~Q(**{person: user}))
-        )
-    return None
+from .selectors import objectives_period_ended, owners_line_q
 
 
 def _rows(qs: QuerySet) -> tuple[list, int]:
@@ -44,7 +28,7 @@ def _owner(o: Objective) -> str:
 def goals_todos(user) -> list[Todo]:
     todos: list[Todo] = []
     objectives = reverse("objective-list")
-    line = _line_q(user)
+    line = owners_line_q(user)
     if line is not None:
         base = Objective.objects.select_related("owner_person", "owner_unit")
         rows, n = _rows(base.filter(line, status=Objective.Status.PROPOSED).order_by("period_start", "pk"))
@@ -53,8 +37,7 @@ def goals_todos(user) -> list[Todo]:
             url=objectives + "?" + urlencode({"status": "proposed"}),
             items=[TodoItem(f"{o.title} — {_owner(o)}", reverse("objective-detail", args=[o.pk])) for o in rows],
         ))
-        today = timezone.localdate()
-        rows, n = _rows(base.filter(line, status__in=Objective.TO_CLOSE, period_end__lt=today)
+        rows, n = _rows(objectives_period_ended(user).select_related("owner_person", "owner_unit")
                         .order_by("period_end", "pk"))
         todos.append(Todo(
             key="period-ended", label=_("Objectives whose period ended: mark achieved or missed"), count=n,
@@ -62,7 +45,7 @@ def goals_todos(user) -> list[Todo]:
             items=[TodoItem(f"{o.title} — {_owner(o)}", reverse("objective-detail", args=[o.pk]),
                             note=_("ended %(date)s") % {"date": o.period_end.isoformat()}) for o in rows],
         ))
-        checkin_line = _line_q(user, "objective__")
+        checkin_line = owners_line_q(user, "objective__")
         rows, n = _rows(CheckIn.objects.filter(checkin_line, reply="").select_related(
             "objective__owner_person", "objective__owner_unit", "author").order_by("created_at", "pk"))
         todos.append(Todo(

@@ -176,6 +176,17 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _runs(values: Sequence[float | None], x, y) -> list[list[str]]:
+    """The chart's points as "x,y" strings, in runs broken where a value is missing (a gap in the line)."""
+    runs: list[list[str]] = [[]]
+    for i, v in enumerate(values):
+        if v is None:
+            runs.append([])
+        else:
+            runs[-1].append(f"{x(i):.1f},{y(float(v)):.1f}")
+    return runs
+
+
 def sparkline_svg(
     weeks: Sequence[dt.date],
     values: Sequence[float | None],
@@ -213,13 +224,7 @@ def sparkline_svg(
     for level, colour in ((baseline, BASELINE_COLOUR), (excellent, EXCELLENT_COLOUR)):
         parts.append(f'<line x1="{left}" x2="{left + width}" y1="{y(level):.1f}" y2="{y(level):.1f}" '
                      f'stroke="{colour}" stroke-width="0.8" stroke-dasharray="4 3"/>')
-    runs: list[list[str]] = [[]]
-    for i, v in enumerate(values):
-        if v is None:
-            runs.append([])
-        else:
-            runs[-1].append(f"{x(i):.1f},{y(float(v)):.1f}")
-    for run in runs:
+    for run in _runs(values, x, y):
         if len(run) > 1:
             parts.append(f'<polyline points="{" ".join(run)}" fill="none" stroke="{LINE_COLOUR}" stroke-width="1.4"/>')
         elif run:
@@ -325,13 +330,7 @@ def trend_line_svg(
     if not present:
         parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{_MARGIN_TOP + plot_h / 2 + 3:.1f}" text-anchor="middle" '
                      f'fill="{_TEXT_COLOUR}">{escape(_("no data"))}</text>')
-    runs: list[list[str]] = [[]]
-    for i, v in enumerate(values):
-        if v is None:
-            runs.append([])
-        else:
-            runs[-1].append(f"{x(i):.1f},{y(float(v)):.1f}")
-    for run in runs:
+    for run in _runs(values, x, y):
         if len(run) > 1:
             parts.append(f'<polyline points="{" ".join(run)}" fill="none" stroke="{LINE_COLOUR}" '
                          'stroke-width="1.5" stroke-linejoin="round"/>')

@@ -364,6 +364,12 @@ class Measurement(models.Model):
             # Covering index for the subtree sum of selectors.measure_sums:
             # WHERE unit_id IN (...) AND date BETWEEN ... GROUP BY measure_id.
             models.Index(fields=["unit", "date", "measure", "value"], name="measurement_unit_sum"),
+            # Covering index for the center-wide sums, which read every row of a period:
+            # selectors.daily_sums for the root unit, WHERE date BETWEEN ... GROUP BY
+            # date, measure_id (the center scorecard's totals and weekly trend, read in
+            # index order without a sort). One index more to write on every import: the
+            # agents' league table does without one (its sums use the person unique index).
+            models.Index(fields=["date", "measure", "value"], name="measurement_date_sum"),
         ]
 
 

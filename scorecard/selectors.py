@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 from django.db import connection
@@ -293,8 +294,96 @@ def scorecard_for_subject(
     return build_scorecard(library.perspectives, sums, overrides)
 
 
+def daily_sums(subject: Subject, start: dt.date, end: dt.date) -> dict[dt.date, dict[int, float]]:
+    """Sum each measure per day over the subject's rows in [start, end] (1 query): {day: {measure id: total}}.
+
+    What a scorecard page needs twice, read once: the period's totals and the
+    weekly trend are both sums of these daily sums (measures are additive,
+    METRICS.md). For the root unit the query reads the covering index
+    measurement_date_sum in its own order, with no sort.
+    """
+    ops = connection.ops
+    params: list = [ops.adapt_datefield_value(start), ops.adapt_datefield_value(end)]
+    where = "date BETWEEN %s AND %s"
+    if not subject.is_unit:
+        where += " AND person_id = %s"
+        params.append(subject.obj.pk)
+    elif subject.unit_ids is not None:
+        where += f" AND unit_id IN ({', '.join(['%s'] * len(subject.unit_ids))})"
+        params.extend(subject.unit_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT date, measure_id, SUM(value) FROM {Measurement._meta.db_table} WHERE {where} "
+            "GROUP BY date, measure_id",
+            params,
+        )
+        rows = cursor.fetchall()
+    days: dict = {}
+    for day, measure_id, total in rows:
+        days.setdefault(day, {})[measure_id] = total
+    # SQLite hands raw dates back as text: parse each distinct day once.
+    return {d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)[:10]): v for d, v in days.items()}
+
+
+def _add_up(parts) -> dict[int, float]:
+    """Per measure, the exact (math.fsum) sum of some daily sums; a measure with no row stays absent."""
+    collected: dict[int, list[float]] = {}
+    for sums in parts:
+        for measure_id, total in sums.items():
+            collected.setdefault(measure_id, []).append(total)
+    return {m: math.fsum(totals) for m, totals in collected.items()}
+
+
 def week_start(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
+
+
+def _weeks(start: dt.date, end: dt.date) -> list[dt.date]:
+    """The Mondays of the ISO weeks that [start, end] touches."""
+    weeks = []
+    day = week_start(start)
+    while day <= end:
+        weeks.append(day)
+        day += dt.timedelta(days=7)
+    return weeks
+
+
+def _weekly_series(
+    days: dict[dt.date, dict[int, float]], start: dt.date, end: dt.date, library: Library
+) -> tuple[list[dt.date], dict[str, list[float | None]]]:
+    by_week: dict[dt.date, list[dict[int, float]]] = {}
+    for day, sums in days.items():
+        by_week.setdefault(week_start(day), []).append(sums)
+    weeks = _weeks(start, end)
+    week_sums = {w: library.codes(_add_up(by_week[w])) for w in weeks if w in by_week}
+    series = {}
+    for p in library.perspectives:
+        for spec in p.kpis:
+            series[spec.code] = [kpi_value(week_sums.get(w, {}), spec.formula) for w in weeks]
+    return weeks, series
+
+
+def scorecard_with_trend(
+    subject: Subject,
+    start: dt.date,
+    end: dt.date,
+    *,
+    library: Library | None = None,
+    overrides: dict[str, Thresholds | Override] | None = None,
+) -> tuple[ScorecardResult, list[dt.date], dict[str, list[float | None]]]:
+    """A subject's scorecard and each KPI's weekly values, from one query (daily_sums).
+
+    The same numbers as scorecard_for_subject and weekly_values: the
+    period's sum of a measure is the sum of its daily sums.
+    """
+    library = library if library is not None else library_load()
+    if overrides is None:
+        kind = "unit" if subject.is_unit else "person"
+        overrides = threshold_overrides(kind, [subject.obj.pk], start, end).get(subject.obj.pk, {})
+    days = daily_sums(subject, start, end)
+    card = build_scorecard(library.perspectives, library.codes(_add_up(days.values())), overrides)
+    weeks, series = _weekly_series(days, start, end, library)
+    return card, weeks, series
 
 
 class WeekStart(Func):
@@ -317,31 +406,8 @@ class WeekStart(Func):
 def weekly_values(
     subject: Subject, start: dt.date, end: dt.date, library: Library
 ) -> tuple[list[dt.date], dict[str, list[float | None]]]:
-    """Each KPI's value per ISO week (Monday) within [start, end] (1 query)."""
-    rows = (
-        subject.filter_rows(Measurement.objects.filter(date__range=(start, end)))
-        .annotate(week=WeekStart("date"))
-        .values("week", "measure_id")
-        .annotate(total=Sum("value"))
-        .order_by()
-    )
-    by_week: dict[dt.date, dict[str, float]] = {}
-    for r in rows:
-        week = r["week"]
-        week = week.date() if isinstance(week, dt.datetime) else week
-        code = library.measure_codes.get(r["measure_id"])
-        if code:
-            by_week.setdefault(week, {})[code] = r["total"]
-    weeks = []
-    day = week_start(start)
-    while day <= end:
-        weeks.append(day)
-        day += dt.timedelta(days=7)
-    series = {}
-    for p in library.perspectives:
-        for spec in p.kpis:
-            series[spec.code] = [kpi_value(by_week.get(w, {}), spec.formula) for w in weeks]
-    return weeks, series
+    """Each KPI's value per ISO week (Monday) within [start, end] (1 query: daily_sums, added up by week)."""
+    return _weekly_series(daily_sums(subject, start, end), start, end, library)
 
 
 # ------------------------------------------------------------------- ranking
@@ -444,6 +510,8 @@ def league_table(
             .order_by("employee_code")
         )
         # A person's figures are theirs wherever they sat (METRICS.md): rows by person, not by unit.
+        # For the root, every person's rows (no list of ids to send); people who are not ranked are
+        # dropped below.
         rows = base.filter(person_id__isnull=False) if unit.parent_id is None else base.filter(
             person_id__in=[m.pk for m in members]
         )

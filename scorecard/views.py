@@ -144,7 +144,8 @@ def scorecard_page(request: HttpRequest, code: str) -> HttpResponse:
     """Show a subject's balanced scorecard over a date range.
 
     Queries, whatever the data size: subject (2), breadcrumb (1), library (1 when
-    cached, 4 after a library change), measure sums (1), weekly values (1) — plus
+    cached, 4 after a library change), daily sums for the totals and the weekly
+    trend (1: selectors.scorecard_with_trend) — plus
     session, user and navigation; for an agent, the team's standing per KPI
     (selectors.team_standing: 5). tests/scorecard/test_pages.py pins the counts.
     """
@@ -154,8 +155,7 @@ def scorecard_page(request: HttpRequest, code: str) -> HttpResponse:
     if start is None:
         return render(request, "scorecard/scorecard.html", ctx, status=400)
     library = selectors.library_load()
-    result = selectors.scorecard_for_subject(subject, start, end, library=library)
-    weeks, series = selectors.weekly_values(subject, start, end, library)
+    result, weeks, series = selectors.scorecard_with_trend(subject, start, end, library=library)
     standing = selectors.team_standing(subject.obj, start, end, library=library) if _is_agent_in_a_team(subject) else None
     ctx["result"] = result
     ctx["team"] = subject.obj.unit if standing is not None else None

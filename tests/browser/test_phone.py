@@ -32,3 +32,17 @@ def test_agent_on_a_phone_assesses_themself_answers_a_360_form_and_signs_the_con
     assesses_themself(j, t, "E1022")
     answers_a_360_form(j, t)
     signs_the_contract(j, t, objective_title=None)
+
+
+def test_agent_on_a_phone_in_chinese_reads_why_assesses_themself_and_answers_a_360_form(journey):
+    """E1024 at 390×844 in Chinese: the menu in Chinese, the scorecard's cards, the self-assessment and a 360 form fit
+    the screen, with Chinese labels (longer or shorter than English ones, they must not push anything out)."""
+    t = TEXTS["zh-hans"]
+    j = journey("phone").login("E1024").language("zh-hans")
+    j.sees(t["todo"])
+    j.nav(t["my_scorecard"])
+    j.sees("E1024", *t["perspectives"])
+    follow(j, j.page.locator("#kpi-fcr").get_by_role("link", name=t["why"]))
+    j.sees(t["why_title"])
+    assesses_themself(j, t, "E1024")
+    answers_a_360_form(j, t)

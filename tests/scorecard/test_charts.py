@@ -238,3 +238,12 @@ def test_a_line_chart_takes_well_under_a_millisecond():
 
     # About 0.3 ms on the development machine (matplotlib's trend_svg: 30–40 ms); room for a loaded CI box.
     assert per_chart < 0.01
+
+
+def test_score_chip_tag_draws_what_the_score_include_draws():
+    from django.template import Context, Template
+
+    include = Template('{% with score=s band=b %}{% include "includes/score.html" %}{% endwith %}')
+    tag = Template("{% load scorecard_i18n %}{% score_chip s b %}")
+    for s, b in ((83.25, "green"), (100, "excellent"), (41.0, "red"), (66.66, "amber"), (None, None)):
+        assert tag.render(Context({"s": s, "b": b})) == include.render(Context({"s": s, "b": b})), (s, b)

@@ -220,11 +220,11 @@ def test_the_agents_scorecard_takes_the_same_queries_for_a_team_of_2_or_22(
     url = reverse("scorecard", args=["ALICE"])
     client.get(url, Q3)
     selectors._SUBJECT_CACHE.clear()
-    with django_assert_max_num_queries(22) as small:
+    with django_assert_max_num_queries(21) as small:
         client.get(url, Q3)
     _more_agents(scored, 60)  # 20 more on T1
     selectors._SUBJECT_CACHE.clear()
-    with django_assert_max_num_queries(22) as large:
+    with django_assert_max_num_queries(21) as large:
         response = client.get(url, Q3)
 
     assert len(large) == len(small)

@@ -139,6 +139,59 @@ def test_unit_scorecard_sums_its_subtree_and_links_to_ranking(client, org):
     assert reverse("ranking", args=["D1"]) in response.text
 
 
+def _scattered_data(org):
+    """Rows on people and on a unit, over several weeks, some outside the range, with fractional costs."""
+    days = ["2026-06-30", "2026-07-06", "2026-07-08", "2026-07-12", "2026-07-13", "2026-07-30", "2026-08-03",
+            "2026-08-20", "2026-08-21", "2026-09-01"]
+    for i, day in enumerate(days):
+        put(org.alice, day, first_contact_resolved=70 + i, contacts_handled=100, cost=512.25 + i,
+            handle_seconds=36_000 + 7 * i)
+        put(org.carl, day, first_contact_resolved=81 - i, contacts_handled=100 + i, cost=498.5 - i / 4)
+        if i % 3 == 0:
+            put(org.t1, day, contacts_offered=250 + i, answered_in_sl=200 + 2 * i, abandoned=9 + i)
+            put(org.olga, day, csat_responses=10 + i, csat_satisfied=8)
+
+
+@pytest.mark.parametrize("code", ["C", "D1", "ALICE"])
+def test_the_scorecard_read_in_one_pass_equals_the_period_and_weekly_sums_read_apart(org, code):
+    # The scorecard page reads daily sums once (selectors.scorecard_with_trend) and adds them up for the
+    # period and for each week; the numbers must be those of the period's sums (measure_sums) and of
+    # each week's own sums, the range cutting the first and last weeks.
+    _scattered_data(org)
+    start, end = dt.date(2026, 7, 8), dt.date(2026, 8, 20)
+    subject = selectors.subject_get(org.dirk, code)
+    library = selectors.library_load()
+
+    card, weeks, series = selectors.scorecard_with_trend(subject, start, end, library=library)
+
+    assert card == selectors.scorecard_for_subject(subject, start, end, library=library)
+    assert card.kpi("fcr").value is not None and card.kpi("cost_per_contact").value is not None
+    assert weeks[0] == dt.date(2026, 7, 6) and weeks[-1] == dt.date(2026, 8, 17)
+    for i, week in enumerate(weeks):
+        week_card = selectors.scorecard_for_subject(
+            subject, max(week, start), min(week + dt.timedelta(days=6), end), library=library
+        )
+        for code_ in series:
+            assert series[code_][i] == week_card.kpi(code_).value, (week, code_)
+    assert series["fcr"][2] is None  # no row in the week of 20 July: no data, not zero
+    assert series["fcr"][0] is not None and series["fcr"][1] is not None
+
+
+def test_the_center_scorecard_page_shows_the_numbers_of_the_period_sums(client, org):
+    _scattered_data(org)
+
+    response = _get(client, org.dirk, reverse("scorecard", args=["C"]), {"start": "2026-07-08", "end": "2026-08-20"})
+
+    expected = selectors.scorecard_for_subject(
+        selectors.subject_get(org.dirk, "C"), dt.date(2026, 7, 8), dt.date(2026, 8, 20)
+    )
+    assert response.context["result"] == expected
+    assert response.context["result"].kpi("cost_per_contact").value == pytest.approx(
+        (sum(512.25 + i for i in range(2, 8)) + sum(498.5 - i / 4 for i in range(2, 8)))
+        / (600 + sum(100 + i for i in range(2, 8)))
+    )
+
+
 def test_scorecard_breadcrumb_shows_only_visible_units(client, org):
     response = _get(client, org.mike, reverse("scorecard", args=["ALICE"]), Q3)
 
@@ -656,12 +709,12 @@ def _count(client, url, data=None):
 # too, counted here uncached: one token query plus the lookups; one query for the
 # thresholds of objectives in force, which override the library's). Every page pays
 # session + user, and the navigation's home-code query (the root unit, for Dirk).
-#   scorecard, unit T1: + org token, subject unit, subtree ids, breadcrumb, library version, measure sums,
-#       weekly values, objective thresholds                                   = 11
+#   scorecard, unit T1: + org token, subject unit, subtree ids, breadcrumb, library version, daily sums
+#       (the totals and the weekly trend in one), objective thresholds        = 10
 #   scorecard, person ALICE: + org token, subject unit lookup (miss), person, breadcrumb, library version,
-#       measure sums, weekly values, objective thresholds                     = 11
+#       daily sums, objective thresholds                                      = 10
 #       + her team's standing per KPI (selectors.team_standing): team subtree, team agents, their grouped
-#       sums, their objective thresholds, the team's measure sums              = 16
+#       sums, their objective thresholds, the team's measure sums              = 15
 #   ranking T1 (agents): + org token, subject unit, subtree ids, breadcrumb, library version, subtree,
 #       child units, agents, grouped sums, objective thresholds               = 13
 #   ranking D1 (teams): the same without the agents query                      = 12
@@ -672,8 +725,8 @@ def _count(client, url, data=None):
 #   org tree (as Dana): session, user, Dana's unit (navigation), units with head counts,
 #       people                                                                             = 5
 PAGES = [
-    ("scorecard", ["T1"], Q3, 11),
-    ("scorecard", ["ALICE"], Q3, 16),
+    ("scorecard", ["T1"], Q3, 10),
+    ("scorecard", ["ALICE"], Q3, 15),
     ("ranking", ["T1"], Q3, 13),
     ("ranking", ["D1"], Q3, 12),
     ("kpi-why", ["T1", "fcr"], Q3, 12),
