@@ -222,14 +222,9 @@ def _library_query() -> Library:
 # ------------------------------------------------------------------- scoring
 
 
-def measure_sums(subject: Subject, start: dt.date, end: dt.date) -> dict[int, float]:
-    """Sum each measure over the subject's rows in [start, end] (1 query), by measure id.
-
-    A measure with no row in the range is absent from the result: no data.
-    Grouped by the id, not the code, so the query joins nothing.
-    """
-    # Raw SQL: on the hot path, the ORM's query building cost more than the
-    # query itself for one agent's quarter (see tests/bench).
+def _subject_where(subject: Subject, start: dt.date, end: dt.date) -> tuple[str, list]:
+    """The WHERE clause (and its parameters) of a subject's measurement rows in [start, end]: a person's own
+    rows, a unit's subtree's, or every row for the root."""
     ops = connection.ops
     params: list = [ops.adapt_datefield_value(start), ops.adapt_datefield_value(end)]
     where = "date BETWEEN %s AND %s"
@@ -239,6 +234,18 @@ def measure_sums(subject: Subject, start: dt.date, end: dt.date) -> dict[int, fl
     elif subject.unit_ids is not None:
         where += f" AND unit_id IN ({', '.join(['%s'] * len(subject.unit_ids))})"
         params.extend(subject.unit_ids)
+    return where, params
+
+
+def measure_sums(subject: Subject, start: dt.date, end: dt.date) -> dict[int, float]:
+    """Sum each measure over the subject's rows in [start, end] (1 query), by measure id.
+
+    A measure with no row in the range is absent from the result: no data.
+    Grouped by the id, not the code, so the query joins nothing.
+    """
+    # Raw SQL: on the hot path, the ORM's query building cost more than the
+    # query itself for one agent's quarter (see tests/bench).
+    where, params = _subject_where(subject, start, end)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT measure_id, SUM(value) FROM {Measurement._meta.db_table} WHERE {where} GROUP BY measure_id",
@@ -302,15 +309,7 @@ def daily_sums(subject: Subject, start: dt.date, end: dt.date) -> dict[dt.date, 
     METRICS.md). For the root unit the query reads the covering index
     measurement_date_sum in its own order, with no sort.
     """
-    ops = connection.ops
-    params: list = [ops.adapt_datefield_value(start), ops.adapt_datefield_value(end)]
-    where = "date BETWEEN %s AND %s"
-    if not subject.is_unit:
-        where += " AND person_id = %s"
-        params.append(subject.obj.pk)
-    elif subject.unit_ids is not None:
-        where += f" AND unit_id IN ({', '.join(['%s'] * len(subject.unit_ids))})"
-        params.extend(subject.unit_ids)
+    where, params = _subject_where(subject, start, end)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT date, measure_id, SUM(value) FROM {Measurement._meta.db_table} WHERE {where} "
