@@ -14,6 +14,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.template.defaultfilters import floatformat
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from scorecard.forms import form_errors_from
@@ -137,23 +141,51 @@ def cascade_tree_page(request: HttpRequest) -> HttpResponse:
     cascade = reverse("objective-cascade", args=[999999999])
     keep = {k: v for k, v in request.GET.items() if k != "open" and v}
     user = request.user
+    # Each row's words and numbers as printed, made here once per row: translations looked up once,
+    # plain dicts for the template (a row of property lookups and translation tags costs ~1 ms).
+    statuses = {value: str(label) for value, label in Objective.Status.choices}
+    milestone = gettext("Milestone")
+    at_risk_forecast, short_by = gettext("at risk: forecast %(f)s"), gettext("misaligned: short by %(gap)s")
+    contributing = gettext("Objectives contributing to “%(title)s” (%(owner)s)")
+    rows = []
     for n in nodes:
         o = n.objective
         # The numbers as printed, with the KPI's decimals and unit (here, not by filters: ~2,000 rows).
         unit = o.kpi.unit if o.kpi_id else ""
         p, a = n.progress, n.alignment
-        n.target_text = kpi_display(o.target, unit) if o.kpi_id else "—"
-        n.value_text = kpi_display(p.value if p else None, unit) if o.kpi_id else "—"
-        n.forecast_text = kpi_display(p.forecast, unit) if o.kpi_id and p and p.forecast is not None else ""
-        n.gap_text = kpi_display(a.gap, unit) if a and not a.aligned else ""
-        n.url = detail.replace("999999999", str(o.pk)) if n.visible else ""
-        n.cascade_url = (cascade.replace("999999999", str(o.pk))
-                         if o.owner_unit_id and o.status != Objective.Status.CANCELLED
-                         and can_edit_owner(user, o.owner_unit) else "")
+        owner = o.owner
+        forecast = kpi_display(p.forecast, unit) if o.kpi_id and p and p.forecast is not None else ""
+        gap = kpi_display(a.gap, unit) if a and not a.aligned else ""
+        row = {
+            "pk": o.pk, "depth": n.depth, "matches": n.matches, "title": o.title, "owner_name": owner.name,
+            "owner_code": owner.code, "status": statuses.get(o.status, o.status), "period_ended": o.period_ended,
+            "kpi": o.kpi.label if o.kpi_id else milestone,
+            "target": kpi_display(o.target, unit) if o.kpi_id else "—",
+            "value": kpi_display(p.value if p else None, unit) if o.kpi_id else "—",
+            "percent": (f"{floatformat(p.shown_percent, '0')} %" if p and p.percent is not None else ""),
+            "below_baseline": bool(p and p.below_baseline),
+            "at_risk": bool(p and p.at_risk),
+            # As {% blocktranslate %} prints them: the variables escaped, the translation as it stands.
+            "risk": mark_safe(at_risk_forecast % {"f": conditional_escape(forecast)}) if forecast else "",
+            "gap": mark_safe(short_by % {"gap": conditional_escape(gap)}) if gap else "",
+            "url": detail.replace("999999999", str(o.pk)) if n.visible else "",
+            "cascade_url": (cascade.replace("999999999", str(o.pk))
+                            if o.owner_unit_id and o.status != Objective.Status.CANCELLED
+                            and can_edit_owner(user, o.owner_unit) else ""),
+            "people_hidden": n.people_hidden, "people_url": "", "people_text": "",
+            "children": bool(n.children), "open": n.open, "closes": n.close_range,
+            "toggle": (mark_safe(contributing % {"title": conditional_escape(o.title),
+                                                 "owner": conditional_escape(owner.name)}) if n.children else ""),
+        }
         if n.people_hidden:
             query = urlencode({**keep, "open": sorted(open_ids | {o.pk})}, doseq=True)
-            n.people_url = f"?{query}#o{o.pk}"
-    ctx = {"form": form, "nodes": nodes, "start": start, "end": end, "period": cascades.quarter_code(start),
+            row["people_url"] = f"?{query}#o{o.pk}"
+            row["people_text"] = mark_safe(ngettext(
+                "Show %(counter)s agent's objective", "Show %(counter)s agents' objectives", n.people_hidden,
+            ) % {"counter": n.people_hidden})
+        rows.append(row)
+    ctx = {"form": form, "nodes": nodes, "rows": rows, "start": start, "end": end,
+           "period": cascades.quarter_code(start),
            "open_depth": cascades.OPEN_DEPTH,
            "can_templates": user.sees_whole_center or (user.role == Person.Role.MANAGER and bool(user.unit_id))}
     return render(request, "goals/tree.html", ctx)

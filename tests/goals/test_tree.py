@@ -237,3 +237,22 @@ def test_a_branch_toggle_holds_no_link_and_names_its_objective(client, org, tree
     for summary in summaries:
         assert "<a " not in summary
         assert "Objectives contributing to" in summary
+
+
+def test_row_texts_made_in_the_view_are_escaped_once_and_translated(client, org, tree, monkeypatch):
+    """The rows' words come ready from the view (for speed): a title is escaped exactly once in the toggle's
+    name, and the flags and counts read in the reader's language as the template tags printed them."""
+    monkeypatch.setattr(cascades, "PEOPLE_INLINE", 2)
+    center, _ = tree
+    Objective.objects.filter(pk=center.pk).update(title='Resolve <b>first</b> & "fast"')
+    t1 = Objective.objects.get(owner_unit=org.t1)
+    client.force_login(org.dirk)
+    found = rows(client.get(reverse("cascade-tree"), {"period": "2026-Q3"}))
+    row = found[str(center.pk)]
+    assert "<b>first</b>" not in row and "&amp;amp;" not in row
+    assert "Objectives contributing to “Resolve &lt;b&gt;first&lt;/b&gt; &amp; &quot;fast&quot;” (" in row
+    assert "Show 2 agents' objectives" in found[str(t1.pk)]
+    client.cookies["django_language"] = "zh-hans"
+    zh = rows(client.get(reverse("cascade-tree"), {"period": "2026-Q3"}, HTTP_ACCEPT_LANGUAGE="zh-hans"))
+    assert "Objectives contributing to" not in zh[str(center.pk)] and "&lt;b&gt;first&lt;/b&gt;" in zh[str(center.pk)]
+    assert "Show 2" not in zh[str(t1.pk)] and "2" in zh[str(t1.pk)]
