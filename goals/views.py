@@ -251,6 +251,9 @@ def _available(name: str) -> bool:
     return True
 
 
+FINAL_ACTIONS = ("reject", "cancel", "achieve", "miss")
+
+
 def _detail_ctx(request, objective: Objective, **extra) -> dict:
     user = request.user
     actions = services.objective_actions(user, objective)
@@ -265,6 +268,9 @@ def _detail_ctx(request, objective: Objective, **extra) -> dict:
         # An ended period has its own box with "achieved" / "missed": not offered twice.
         "actions": [{"code": a, "label": ACTION_BUTTONS[a], "comment": a in needs_comment}
                     for a in actions if not (objective.period_ended and a in (A_ACHIEVE, A_MISS))],
+        # The steps after which the objective cannot change: the page says so and asks to confirm.
+        "final_actions": FINAL_ACTIONS,
+        "final_shown": any(a in FINAL_ACTIONS for a in actions),
         "events": objective.events.select_related("by"),
         "history": _history_rows(objective),
         "progress": progress,

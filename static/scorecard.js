@@ -67,3 +67,12 @@
     })
     .catch(function () {});
 })();
+/* A button whose step cannot be undone asks to confirm first (data-confirm: what will happen); the page
+   says the same in words, so nothing depends on this. */
+document.addEventListener("submit", function (e) {
+  "use strict";
+  var button = e.submitter;
+  if (button && button.dataset && button.dataset.confirm && !window.confirm(button.dataset.confirm)) {
+    e.preventDefault();
+  }
+});

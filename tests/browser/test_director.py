@@ -52,3 +52,22 @@ def test_director_reads_the_center_and_the_league_table_in_chinese(journey):
     assert j.page.locator("table.ranking tbody tr").count() >= 3
     j.nav("KPI 库")
     j.sees("一次解决率")
+
+
+def test_a_final_step_asks_to_confirm_and_dismissing_it_changes_nothing(journey):
+    j = journey().login("E0001")
+    j.nav("Objectives")
+    j.page.locator("main table tbody tr a[href*='/goals/objectives/']").first.click()
+    j.page.wait_for_load_state()
+    j.check()
+    status = j.page.locator("main").first.inner_text()
+    cancel = j.page.locator("button[value=cancel]")
+    assert cancel.count(), "the director may cancel a department's objective"
+    j.sees("is final")
+    asked = []
+    j.page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    j.page.locator("#id_comment").fill("Testing the question only.")
+    cancel.click()
+    j.page.wait_for_timeout(300)
+    assert asked and "final" in asked[0]
+    assert j.page.locator("main").first.inner_text() == status  # not sent: nothing changed

@@ -479,3 +479,24 @@ def test_goals_pages_keep_their_javascript_in_a_static_file(client, org, url):
     html = login(client, org.mike).get(reverse(url)).text
     main = html[html.index("<main"):]
     assert "<script>" not in main  # no inline script in the page's own content
+
+
+def test_final_steps_say_they_are_final_and_ask_to_confirm(client, org):
+    """Reject and cancel (and achieved / missed) cannot be undone: the buttons carry the question, the page the words."""
+    from goals.models import Objective
+    from scorecard.models import Kpi
+
+    o = Objective.objects.create(
+        owner_person=org.alice, period_start=dt.date(2026, 10, 1), period_end=dt.date(2026, 12, 31),
+        title="Lift FCR", kind=Objective.Kind.KPI, kpi=Kpi.objects.get(code="fcr"), baseline=70.0, target=75.0,
+        stretch=80.0, weight=50.0, due_date=dt.date(2026, 12, 31), status=Objective.Status.PROPOSED,
+        created_by=org.alice,
+    )
+    client.login(username="MIKE", password="pw")
+    html = client.get(reverse("objective-detail", args=[o.pk])).text
+
+    assert 'value="reject"' in html and 'value="agree"' in html
+    reject = html[html.index('value="reject"'):].split(">", 1)[0]
+    agree = html[html.index('value="agree"'):].split(">", 1)[0]
+    assert "data-confirm=" in reject and "data-confirm=" not in agree
+    assert 'id="final-note"' in html and "is final" in html
