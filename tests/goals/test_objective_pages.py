@@ -500,3 +500,16 @@ def test_final_steps_say_they_are_final_and_ask_to_confirm(client, org):
     agree = html[html.index('value="agree"'):].split(">", 1)[0]
     assert "data-confirm=" in reject and "data-confirm=" not in agree
     assert 'id="final-note"' in html and "is final" in html
+
+
+def test_parent_options_show_nothing_outside_the_users_view(client, org):
+    """A manager of another department asking the fragment for Team One's parents learns none of D1's objectives."""
+    department = objective(org, org.d1, title="Department FCR", **this_quarter())
+    quarter = this_quarter()
+    query = {"owner": "T1", "period_start": quarter["period_start"].isoformat(),
+             "period_end": quarter["period_end"].isoformat()}
+
+    assert client.get(reverse("objective-parent-options"), query).status_code == 302  # signed in only
+    fragment = login(client, org.olga).get(reverse("objective-parent-options"), query).text
+
+    assert f'value="{department.pk}"' not in fragment and "Department FCR" not in fragment
