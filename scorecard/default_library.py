@@ -36,6 +36,16 @@ MEASURES = [
     ("cost", "Cost", "运营成本", "Operating cost in the center's currency.", "以中心所用货币计的运营成本。"),
 ]
 
+# The kind of each default measure (METRICS.md "Plausible values"); the others are counts.
+MEASURE_KINDS = {
+    "handle_seconds": "seconds",
+    "scheduled_minutes": "minutes",
+    "adherent_minutes": "minutes",
+    "cost": "money",
+    "qa_points": "points",
+    "qa_max_points": "points",
+}
+
 KPIS = [
     # code, perspective, formula, unit, direction, baseline, typical, excellent, weight,
     # name, name_zh, definition, definition_zh

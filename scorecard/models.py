@@ -210,13 +210,39 @@ class Perspective(models.Model):
 
 
 class Measure(models.Model):
-    """A raw additive count or amount from the contact-center systems."""
+    """A raw additive count or amount from the contact-center systems.
+
+    Its kind sets the largest plausible value of one row (METRICS.md "Plausible
+    values"); the maximum itself is kept on the measure and editable in the library.
+    """
+
+    class Kind(models.TextChoices):
+        COUNT = "count", _("Count")
+        SECONDS = "seconds", _("Seconds")
+        MINUTES = "minutes", _("Minutes")
+        MONEY = "money", _("Money")
+        POINTS = "points", _("Points")
+
+    # METRICS.md: counts 100,000, seconds and minutes 86,400 × 1,000, money 10,000,000, points 100,000.
+    DEFAULT_MAX = {
+        Kind.COUNT: 100_000,
+        Kind.SECONDS: 86_400 * 1_000,
+        Kind.MINUTES: 86_400 * 1_000,
+        Kind.MONEY: 10_000_000,
+        Kind.POINTS: 100_000,
+    }
 
     code = models.SlugField(_("code"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=200)
     name_zh = models.CharField(_("name (Chinese)"), max_length=200, blank=True)
     description = models.TextField(_("description"), blank=True)
     description_zh = models.TextField(_("description (Chinese)"), blank=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.COUNT)
+    # The largest value one row may carry; blank at creation: the kind's default.
+    max_value = models.FloatField(
+        _("maximum per row"), null=True, blank=True,
+        help_text=_("A value above this in an import is refused as implausible. Blank: the default for the kind."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -226,6 +252,16 @@ class Measure(models.Model):
 
     def __str__(self):
         return self.code
+
+    def save(self, *args, **kwargs):
+        if self.max_value is None:
+            self.max_value = self.DEFAULT_MAX[self.Kind(self.kind)]
+        super().save(*args, **kwargs)
+
+    @property
+    def maximum(self) -> float:
+        """The largest plausible value of one row."""
+        return self.max_value if self.max_value is not None else self.DEFAULT_MAX[self.Kind(self.kind)]
 
     @property
     def label(self) -> str:
@@ -410,3 +446,74 @@ class ImportJob(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.filename} ({self.status})"
+
+
+class AuditEvent(models.Model):
+    """One sensitive act, kept for HR to read: who, when, what (scorecard.audit.audit_record writes them).
+
+    Rows are only ever added: no page, API or admin changes or deletes one.
+    The actor is kept by name and code too, so the record outlives a deleted account.
+    """
+
+    class Action(models.TextChoices):
+        LOGIN_FAILED = "login_failed", _("Sign-in failed")
+        LOCKED_OUT = "locked_out", _("Account locked after failed sign-ins")
+        UNLOCKED = "unlocked", _("Sign-in lock lifted")
+        PASSWORD_CHANGED = "password_changed", _("Password changed")
+        ROLE_CHANGED = "role_changed", _("Role changed")
+        CONTRACT_SIGNED = "contract_signed", _("Contract signed")
+        CYCLE_LAUNCHED = "cycle_launched", _("Review cycle launched")
+        CALIBRATED = "calibrated", _("Rating calibrated")
+        CYCLE_CLOSED = "cycle_closed", _("Review cycle closed")
+        CUSTOMER_ADDED = "customer_added", _("Customer rater added")
+        EXPORT_DOWNLOADED = "export_downloaded", _("Export downloaded")
+
+    at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("who"),
+    )
+    # As the actor was when it happened (or the code typed at a failed sign-in).
+    actor_label = models.CharField(_("who"), max_length=250, blank=True)
+    action = models.CharField(_("what"), max_length=24, choices=Action.choices, db_index=True)
+    # What it was done to: "reviews.ReviewCycle", its primary key and a readable label.
+    target_type = models.CharField(max_length=60, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(_("on"), max_length=250, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit log")
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target_label}"
+
+
+class OutboxMessage(models.Model):
+    """Work handed to the background, kept until the job system has taken it (scorecard.outbox).
+
+    Written in the transaction of the act that needs the work, so the act and
+    its work are committed together; sent to the broker after the commit, and
+    sent again by the beat's drain while the broker was unreachable. A row is
+    deleted once the broker has accepted its message. E-mails are kept here
+    rendered (subject, body, recipients) and sent by a task.
+    """
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("queued job")
+        verbose_name_plural = _("queued jobs")
+
+    def __str__(self):
+        return f"{self.task} {self.args}"
