@@ -15,6 +15,8 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from scorecard.access import ScopedAdminMixin
+
 from . import contracts
 from .models import (
     CheckIn,
@@ -65,7 +67,8 @@ class ObjectiveEventInline(ReadOnlyInline):
 
 
 @admin.register(Objective)
-class ObjectiveAdmin(SimpleHistoryAdmin):
+class ObjectiveAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+    scope_unit, scope_person = "owner_unit", "owner_person"
     list_display = ["title", "owner", "kind", "kpi", "status", "period_start", "period_end", "due_date", "weight"]
     list_select_related = ["owner_unit", "owner_person", "kpi"]
     list_filter = ["status", "kind", "period_start", "period_end"]
@@ -81,7 +84,8 @@ class ObjectiveAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ObjectiveEvent)
-class ObjectiveEventAdmin(ReadOnlyAdmin):
+class ObjectiveEventAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    scope_unit, scope_person = "objective__owner_unit", "objective__owner_person"
     list_display = ["at", "objective", "action", "from_status", "to_status", "by"]
     list_select_related = ["objective", "by"]
     list_filter = ["action", "to_status"]
@@ -91,7 +95,8 @@ class ObjectiveEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ObjectiveTemplate)
-class ObjectiveTemplateAdmin(admin.ModelAdmin):
+class ObjectiveTemplateAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope_unit = "unit"
     list_display = ["name", "unit", "kind", "kpi", "target", "weight", "created_by"]
     list_select_related = ["unit", "kpi", "created_by"]
     list_filter = ["kind", "kpi"]
@@ -100,7 +105,8 @@ class ObjectiveTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(admin.ModelAdmin):
+class CheckInAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope_unit, scope_person = "objective__owner_unit", "objective__owner_person"
     list_display = ["created_at", "objective", "author", "progress", "replied_by", "replied_at"]
     list_select_related = ["objective", "author", "replied_by"]
     search_fields = ["objective__title", "author__employee_code"]
@@ -110,14 +116,16 @@ class CheckInAdmin(admin.ModelAdmin):
 
 
 @admin.register(CheckInReminder)
-class CheckInReminderAdmin(ReadOnlyAdmin):
+class CheckInReminderAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    scope_unit, scope_person = "objective__owner_unit", "objective__owner_person"
     list_display = ["sent_at", "objective", "since"]
     list_select_related = ["objective"]
     raw_id_fields = ["objective"]
 
 
 @admin.register(InfluencingFactor)
-class InfluencingFactorAdmin(admin.ModelAdmin):
+class InfluencingFactorAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope_unit, scope_person = "objective__owner_unit", "objective__owner_person"
     list_display = ["name", "objective", "category", "controllable", "influenceable", "kpi"]
     list_select_related = ["objective", "kpi"]
     list_filter = ["category", "controllable", "influenceable"]
@@ -182,7 +190,8 @@ CONTRACT_FIELDS = [
 
 
 @admin.register(Contract)
-class ContractAdmin(admin.ModelAdmin):
+class ContractAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope_person = "person"
     form = ContractDraftForm
     list_display = ["person", "period_start", "period_end", "version", "status", "manager", "locked_at"]
     list_select_related = ["person", "manager"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
-from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -17,6 +16,7 @@ from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from scorecard.access import scope_for
 from scorecard.apis import _drf_error
 from scorecard.models import Kpi
 
@@ -26,7 +26,8 @@ from .models import Objective
 from .smart import smart_check
 
 UNKNOWN_KPI = _("Unknown KPI.")
-UNKNOWN_PARENT = _("Unknown parent objective.")
+# The same answer for an id that does not exist and one outside the caller's view, so ids cannot be probed.
+UNKNOWN_PARENT = _("No objective with this id among those you may see.")
 
 
 def _visible(user):
@@ -35,11 +36,24 @@ def _visible(user):
     )
 
 
+def _parent_get(user, pk: int) -> Objective | None:
+    """The objective `pk` if the user may name it as a parent, else None (missing or not theirs to see).
+
+    What the form's parent picker offers (goals.forms.parent_choices): an
+    objective in the user's view, or one of a unit on their own chain upward.
+    Anything else is answered as a missing id: a "not above the owner" message
+    about an objective the user may not see would tell them that it exists.
+    """
+    qs = Objective.objects.select_related("owner_unit", "owner_person__unit").filter(pk=pk)
+    scope = scope_for(user)
+    if not scope.is_all:
+        chain = [int(part) for part in (user.unit.path if user.unit_id else "").strip("/").split("/") if part]
+        qs = qs.filter(scope.owner_q() | Q(owner_unit_id__in=chain))
+    return qs.first()
+
+
 def _objective_get(user, pk: int) -> Objective:
-    objective = _visible(user).filter(pk=pk).first()
-    if objective is None:
-        raise Http404
-    return objective
+    return selectors.objective_get_for_user(user, pk, "kpi__perspective")
 
 
 class ObjectiveOutputSerializer(serializers.ModelSerializer):
@@ -120,9 +134,7 @@ class ObjectiveInputSerializer(serializers.Serializer):
             if data["kpi"] is None:
                 errors["kpi"] = [str(UNKNOWN_KPI)]
         if data.get("parent"):
-            data["parent"] = Objective.objects.select_related("owner_unit", "owner_person__unit").filter(
-                pk=data["parent"]
-            ).first()
+            data["parent"] = _parent_get(user, data["parent"])
             if data["parent"] is None:
                 errors["parent"] = [str(UNKNOWN_PARENT)]
         if errors:

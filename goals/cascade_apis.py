@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -223,8 +224,22 @@ class CascadeTreeApi(APIView):
 # ------------------------------------------------------------------ templates
 
 
+# The same answer for a code that does not exist and one outside the caller's view, so codes cannot be probed.
+UNIT_NOT_VISIBLE = gettext_lazy("No org unit with this code among those you may see.")
+
+
+class VisibleUnitField(serializers.SlugRelatedField):
+    """An org unit by its code, looked up among the units the requesting user sees (context["request"])."""
+
+    default_error_messages = {"does_not_exist": UNIT_NOT_VISIBLE}
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        return units_visible(request.user) if request is not None else OrgUnit.objects.none()
+
+
 class TemplateSerializer(serializers.ModelSerializer):
-    unit = serializers.SlugRelatedField(slug_field="code", queryset=OrgUnit.objects.all())
+    unit = VisibleUnitField(slug_field="code", queryset=OrgUnit.objects.all())
     kpi = serializers.SlugRelatedField(slug_field="code", queryset=Kpi.objects.all(), allow_null=True, required=False)
 
     class Meta:
@@ -239,11 +254,6 @@ def _template(request, pk: int) -> ObjectiveTemplate:
     return get_object_or_404(cascades.templates_visible(request.user), pk=pk)
 
 
-def _check_unit(request, unit: OrgUnit) -> None:
-    if not units_visible(request.user).filter(pk=unit.pk).exists():
-        raise serializers.ValidationError({"unit": [str(cascades.TEMPLATE_NOT_EDITOR % {"unit": unit.code})]})
-
-
 class TemplateListApi(APIView):
     """The templates of the units the caller manages; create one."""
 
@@ -253,9 +263,8 @@ class TemplateListApi(APIView):
 
     @extend_schema(request=TemplateSerializer, responses={201: TemplateSerializer, 400: OpenApiResponse(description="Refused: messages by field.")})
     def post(self, request):
-        data = TemplateSerializer(data=request.data)
+        data = TemplateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        _check_unit(request, data.validated_data["unit"])
         try:
             template = cascades.objective_template_create(user=request.user, **data.validated_data)
         except DjangoValidationError as exc:
@@ -270,10 +279,8 @@ class TemplateDetailApi(APIView):
 
     def _update(self, request, pk: int, partial: bool):
         template = _template(request, pk)
-        data = TemplateSerializer(template, data=request.data, partial=partial)
+        data = TemplateSerializer(template, data=request.data, partial=partial, context={"request": request})
         data.is_valid(raise_exception=True)
-        if "unit" in data.validated_data:
-            _check_unit(request, data.validated_data["unit"])
         try:
             template = cascades.objective_template_update(user=request.user, template=template, **data.validated_data)
         except DjangoValidationError as exc:

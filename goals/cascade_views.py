@@ -20,8 +20,9 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from scorecard.access import scope_for
 from scorecard.forms import form_errors_from
-from scorecard.models import OrgUnit, Person
+from scorecard.models import OrgUnit
 from scorecard.selectors import units_visible
 from scorecard.units import unit_label
 
@@ -187,7 +188,7 @@ def cascade_tree_page(request: HttpRequest) -> HttpResponse:
     ctx = {"form": form, "nodes": nodes, "rows": rows, "start": start, "end": end,
            "period": cascades.quarter_code(start),
            "open_depth": cascades.OPEN_DEPTH,
-           "can_templates": user.sees_whole_center or (user.role == Person.Role.MANAGER and bool(user.unit_id))}
+           "can_templates": scope_for(user).sees_units}
     return render(request, "goals/tree.html", ctx)
 
 
@@ -196,7 +197,7 @@ def cascade_tree_page(request: HttpRequest) -> HttpResponse:
 
 def _require_template_user(request: HttpRequest) -> None:
     user = request.user
-    if not (user.sees_whole_center or (user.role == Person.Role.MANAGER and user.unit_id)):
+    if not scope_for(user).sees_units:
         raise Http404
 
 

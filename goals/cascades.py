@@ -38,6 +38,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from scorecard.access import scope_for
 from scorecard.calculations import KpiSpec, parse_number, thresholds_ordered
 from scorecard.models import Kpi, Measure, Measurement, OrgUnit, Person
 from scorecard.selectors import Library, library_load
@@ -712,14 +713,7 @@ def objective_template_update(*, user, template: ObjectiveTemplate, **fields) ->
 
 def templates_visible(user):
     """Templates of the units the user may set objectives for (none for agents)."""
-    qs = ObjectiveTemplate.objects.select_related("unit", "kpi")
-    if not user.is_authenticated:
-        return qs.none()
-    if user.sees_whole_center:
-        return qs
-    if user.role == Person.Role.MANAGER and user.unit_id:
-        return qs.filter(unit__path__startswith=user.unit.path)
-    return qs.none()
+    return ObjectiveTemplate.objects.select_related("unit", "kpi").filter(scope_for(user).units_q("unit__"))
 
 
 @dataclass
@@ -833,12 +827,8 @@ def _owner_sort_key(o: Objective):
 
 def _scope_q(user) -> Q | None:
     """The objectives the user reads in full (None: all): their own, and their subtree's for a manager."""
-    if user.sees_whole_center:
-        return None
-    if user.role == Person.Role.MANAGER and user.unit_id:
-        path = user.unit.path
-        return Q(owner_unit__path__startswith=path) | Q(owner_person__unit__path__startswith=path) | Q(owner_person=user)
-    return Q(owner_person=user)
+    scope = scope_for(user)
+    return None if scope.is_all else scope.owner_q()
 
 
 TREE_RELATED = ("owner_unit", "owner_person__unit", "kpi__perspective")

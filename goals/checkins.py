@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from scorecard.access import Kind, scope_for
 from scorecard.models import Kpi, Person
 
 from scorecard.emails import absolute_url, email_send
@@ -64,7 +65,8 @@ def is_owner(user, objective: Objective) -> bool:
         return False
     if objective.owner_person_id:
         return objective.owner_person_id == user.pk
-    return user.role == Person.Role.MANAGER and user.unit_id == objective.owner_unit_id
+    scope = scope_for(user)
+    return scope.kind == Kind.SUBTREE and scope.unit_id == objective.owner_unit_id
 
 
 def is_manager(user, objective: Objective) -> bool:
@@ -298,9 +300,9 @@ def checkin_reminders_send(*, today: dt.date | None = None) -> int:
     Once per silence: a CheckInReminder(objective, since) row is inserted
     before the email and the email goes out only if the insert succeeded, so
     a second run, or a second worker at the same time, sends nothing more.
-    A new check-in starts a new silence. The email is sent inside the insert's
-    transaction: if sending fails, the row is rolled back and the next run
-    tries again.
+    A new check-in starts a new silence. The email is queued inside the insert's
+    transaction (scorecard.emails → the outbox): the row and the e-mail commit
+    together, and a mail server that is down delays the e-mail, never loses it.
 
     Queries: 1 (silent objectives) + 1 (managers of unit owners, only when
     there are some) + per reminder sent, its insert (3 statements inside an

@@ -12,13 +12,13 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.http import Http404
 from django_filters import rest_framework as filters
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from scorecard.api_base import MAX_ID
 from scorecard.selectors import people_visible
 
 from . import contracts
@@ -96,7 +96,7 @@ class ContractOutputSerializer(serializers.ModelSerializer):
         ]
         ref_name = "Contract"
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_superseded_by(self, obj) -> int | None:
         newer = contracts.superseded_by(obj)
         return newer.pk if newer else None
@@ -119,7 +119,8 @@ def _output(contract: Contract) -> dict:
 
 
 class ContractLineInputSerializer(serializers.Serializer):
-    objective = serializers.IntegerField(help_text="The objective's id.")
+    # Bounded: an id past 64 bits would fail in the database's IN (...) rather than be "no such objective".
+    objective = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The objective's id.")
     weight = serializers.FloatField()
 
     class Meta:

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from scorecard.access import scope_for
 from scorecard.models import Person
 from scorecard.periods import parse_range
 from scorecard.selectors import people_visible
@@ -74,7 +75,7 @@ def contract_list_page(request: HttpRequest) -> HttpResponse:
         rows.append({"c": c, "employee": signed.get(ContractSignature.Role.EMPLOYEE),
                      "manager": signed.get(ContractSignature.Role.MANAGER)})
     keep = urlencode({k: v for k, v in request.GET.items() if k != "page"})
-    can_write = request.user.sees_whole_center or request.user.role == Person.Role.MANAGER
+    can_write = scope_for(request.user).sees_units
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "goals/contract_list.html",
                   {"form": form, "rows": rows, "page": page, "keep": keep, "can_write": can_write}, status=status)
@@ -102,7 +103,7 @@ def contract_create_page(request: HttpRequest) -> HttpResponse:
     """
     code = request.GET.get("person")
     if not code:
-        if not (request.user.sees_whole_center or request.user.role == Person.Role.MANAGER):
+        if not scope_for(request.user).sees_units:
             raise Http404
         people = _writable_people(request.user)
         form = ContractPersonForm(request.GET if "start" in request.GET else None, people=people)

@@ -29,9 +29,10 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from scorecard.access import Kind, scope_for
 from scorecard.calculations import weights_error
-from scorecard.models import Person
-from scorecard.selectors import person_visible
+from scorecard.audit import audit_record
+from scorecard.models import AuditEvent, Person
 
 from .models import Contract, ContractObjective, ContractSignature, Objective
 
@@ -120,22 +121,17 @@ def default_reward_terms() -> list[dict[str, str]]:
 # ------------------------------------------------------------------ selectors
 
 
-def _subtree_q(user, prefix: str = "") -> Q:
-    """Contracts of the people in a manager's unit subtree."""
-    return Q(**{f"{prefix}person__unit__path__startswith": user.unit.path})
-
-
 def contracts_visible(user) -> QuerySet[Contract]:
-    """The contracts a user may read: their own; a manager's subtree and those they manage; everything for HR/directors."""
-    qs = Contract.objects.all()
-    if not user.is_authenticated:
-        return qs.none()
-    if user.sees_whole_center:
-        return qs
-    condition = Q(person=user) | Q(manager=user)
-    if user.role == Person.Role.MANAGER and user.unit_id:
-        condition |= _subtree_q(user)
-    return qs.filter(condition)
+    """The contracts a user may read: those of the people in their view (scope) and those they manage."""
+    scope = scope_for(user)
+    if not scope.signed_in:
+        return Contract.objects.none()
+    return Contract.objects.filter(scope.people_q("person__") | Q(manager_id=user.pk))
+
+
+def contract_visible(user, contract: Contract) -> bool:
+    """The object form of contracts_visible (reads contract.person.unit)."""
+    return scope_for(user).sees_person(contract.person) or (user.is_authenticated and contract.manager_id == user.pk)
 
 
 def contract_list(
@@ -177,7 +173,7 @@ def contract_detail_qs() -> QuerySet[Contract]:
 def contract_get(user, pk) -> Contract:
     """The contract with this id if the user may see it; 404 otherwise, so ids cannot be probed."""
     contract = contract_detail_qs().filter(pk=pk).first()
-    if contract is None or not contracts_visible(user).filter(pk=contract.pk).exists():
+    if contract is None or not contract_visible(user, contract):
         raise Http404
     return contract
 
@@ -210,11 +206,7 @@ def contract_candidate_objectives(person: Person, start: dt.date, end: dt.date) 
 
 def can_write_contract(user, person: Person) -> bool:
     """The person's manager (anyone managing their subtree), HR or a director — never the person."""
-    if not user.is_authenticated or user.pk == person.pk:
-        return False
-    if user.sees_whole_center:
-        return True
-    return user.role == Person.Role.MANAGER and person_visible(user, person)
+    return scope_for(user).sees_below(person)
 
 
 def signing_role(user, contract: Contract) -> str | None:
@@ -229,7 +221,8 @@ def signing_role(user, contract: Contract) -> str | None:
         return ContractSignature.Role.EMPLOYEE
     if user.pk == contract.manager_id:
         return ContractSignature.Role.MANAGER
-    if user.role == Person.Role.MANAGER and person_visible(user, contract.person):
+    scope = scope_for(user)
+    if scope.kind == Kind.SUBTREE and scope.sees_person(contract.person):
         return ContractSignature.Role.MANAGER
     return None
 
@@ -550,6 +543,8 @@ def contract_sign(*, user, contract: Contract, read_hash: str | None = None) -> 
             Contract.objects.filter(pk=row.replaces_id, status=Contract.Status.SIGNED).update(
                 status=Contract.Status.SUPERSEDED
             )
+    audit_record(AuditEvent.Action.CONTRACT_SIGNED, actor=user, target=row,
+                 details={"role": role, "version": row.version, "locked": row.status == Contract.Status.SIGNED})
     return signature
 
 

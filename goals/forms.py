@@ -11,12 +11,12 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from scorecard.access import scope_for
 from scorecard.models import Kpi, OrgUnit, Person, Perspective
 from scorecard.periods import quarter_of
 from scorecard.selectors import people_visible, subject_get, units_visible
 
 from .models import Objective
-from .selectors import objectives_visible
 
 LEADING_ROLES = (Person.Role.MANAGER, Person.Role.HR, Person.Role.DIRECTOR)
 OWNER_UNKNOWN = _("Unknown owner, or one whose objectives you may not set.")
@@ -75,7 +75,7 @@ def owner_options(user) -> list[str]:
     An agent sets only their own; a manager their unit's subtree and themself;
     HR and directors the whole center.
     """
-    units = list(units_visible(user).order_by("path")) if user.role != Person.Role.AGENT else []
+    units = list(units_visible(user).order_by("path"))  # none for an agent, without a query
     people = people_visible(user).filter(is_active=True).order_by("unit__path", "name")
     return [owner_label(u) for u in units] + [owner_label(p) for p in people]
 
@@ -113,10 +113,11 @@ def parent_choices(owner, *, user=None, start: dt.date | None = None, end: dt.da
     qs = Objective.objects.filter(above).exclude(status=Objective.Status.CANCELLED)
     if start and end:
         qs = qs.filter(period_start__lte=end, period_end__gte=start)
-    if user is not None and not user.sees_whole_center:
+    scope = scope_for(user) if user is not None else None
+    if scope is not None and not scope.is_all:
         # What the user reads, plus the units on their own chain upward (their team, department, center).
         user_chain = _chain_unit_ids(user.unit.path) if user.unit_id else []
-        qs = qs.filter(Q(pk__in=objectives_visible(user).values("pk")) | Q(owner_unit_id__in=user_chain))
+        qs = qs.filter(scope.owner_q() | Q(owner_unit_id__in=user_chain))
     qs = qs.select_related("owner_unit", "owner_person").order_by("-period_start", "owner_unit__path", "title")
     if isinstance(owner, Person):
         qs = qs.exclude(owner_person=owner)  # nobody's objective hangs under their own

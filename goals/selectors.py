@@ -24,8 +24,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from scorecard.calculations import Override, Thresholds, kpi_value
-from scorecard.models import Kpi, Measurement, OrgUnit, Person
-from scorecard.selectors import Library, library_load, person_visible, unit_visible, week_start
+from scorecard.models import Kpi, Measurement, OrgUnit
+from scorecard.access import scope_for
+from scorecard.selectors import Library, library_load, week_start
 
 from .models import Objective
 
@@ -36,17 +37,7 @@ from .models import Objective
 
 def objectives_visible(user) -> QuerySet[Objective]:
     """Objectives the user may read: their own, their subtree's, all for HR and directors."""
-    qs = Objective.objects.all()
-    if not user.is_authenticated:
-        return qs.none()
-    if user.sees_whole_center:
-        return qs
-    if user.role == Person.Role.MANAGER and user.unit_id:
-        path = user.unit.path
-        return qs.filter(
-            Q(owner_unit__path__startswith=path) | Q(owner_person__unit__path__startswith=path) | Q(owner_person=user)
-        )
-    return qs.filter(owner_person=user)
+    return Objective.objects.filter(scope_for(user).owner_q())
 
 
 def owners_line_q(user, prefix: str = "") -> Q | None:
@@ -58,16 +49,13 @@ def owners_line_q(user, prefix: str = "") -> Q | None:
     their direct reports and the units directly below theirs — not the whole center, whose managers do it.
     """
     person, unit = f"{prefix}owner_person", f"{prefix}owner_unit"
-    if not user.is_authenticated:
-        return None
-    if user.sees_whole_center:
+    scope = scope_for(user)
+    if scope.is_all:
         q = Q(**{f"{person}__manager": user})
         return q | Q(**{f"{unit}__parent_id": user.unit_id}) if user.unit_id else q
-    if user.role == Person.Role.MANAGER and user.unit_id:
-        path = user.unit.path
-        return (
-            (Q(**{f"{unit}__path__startswith": path}) & ~Q(**{f"{unit}_id": user.unit_id}))
-            | (Q(**{f"{person}__unit__path__startswith": path}) & ~Q(**{person: user}))
+    if scope.sees_units:
+        return (scope.units_q(f"{unit}__") & ~Q(**{f"{unit}_id": scope.unit_id})) | (
+            scope.units_q(f"{person}__unit__") & ~Q(**{person: user})
         )
     return None
 
@@ -82,9 +70,7 @@ def objectives_period_ended(user, today: dt.date | None = None) -> QuerySet[Obje
 
 
 def objective_visible(user, objective: Objective) -> bool:
-    if objective.owner_person_id:
-        return person_visible(user, objective.owner_person)
-    return unit_visible(user, objective.owner_unit)
+    return scope_for(user).sees_owner(objective.owner)
 
 
 def objective_get_for_user(user, pk: int, *related: str) -> Objective:

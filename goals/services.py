@@ -22,6 +22,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from scorecard.access import scope_for
 from scorecard.calculations import parse_number, thresholds_ordered
 from scorecard.models import Kpi, OrgUnit, Person
 
@@ -92,35 +93,16 @@ def _unit_path(owner) -> str | None:
     return owner.unit.path if owner.unit_id else None
 
 
-def _manages_path(user, path: str | None) -> bool:
-    return bool(
-        path and user.role == Person.Role.MANAGER and user.unit_id and path.startswith(user.unit.path)
-    )
-
-
 def can_edit_owner(user, owner) -> bool:
-    """May the user set (create, edit, propose) objectives of this owner?"""
-    if owner is None or not user.is_authenticated:
-        return False
-    if user.sees_whole_center:
-        return True
-    if isinstance(owner, Person) and owner.pk == user.pk:
-        return True
-    return _manages_path(user, _unit_path(owner))
+    """May the user set (create, edit, propose) objectives of this owner? Whom they see (scope): themself,
+    their subtree, the center."""
+    return scope_for(user).sees_owner(owner)
 
 
 def is_owners_manager(user, owner) -> bool:
-    """May the user agree, return, reject, activate, close or revise objectives of this owner?"""
-    if owner is None or not user.is_authenticated:
-        return False
-    if isinstance(owner, Person):
-        if owner.pk == user.pk:
-            return False
-        return user.sees_whole_center or _manages_path(user, _unit_path(owner))
-    if user.sees_whole_center:
-        return True
-    # A manager of a unit strictly above the owner unit.
-    return _manages_path(user, owner.path) and owner.pk != user.unit_id
+    """May the user agree, return, reject, activate, close or revise objectives of this owner? Whom they
+    answer for: another person in view, or a unit below a manager's own (any unit for HR and directors)."""
+    return scope_for(user).sees_below(owner)
 
 
 def objective_actions(user, objective: Objective) -> list[str]:

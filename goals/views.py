@@ -22,8 +22,9 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from scorecard.access import scope_for
 from scorecard.forms import form_errors_from
-from scorecard.models import Person, Perspective
+from scorecard.models import Perspective
 from scorecard.units import unit_label
 
 from . import selectors, services
@@ -108,7 +109,7 @@ def objective_list_page(request: HttpRequest) -> HttpResponse:
              and services.can_edit_owner(user, o.owner_unit)}
             for o in page.object_list]
     ctx = {"form": form, "page": page, "keep": keep, "rows": rows, "owner_options": owner_options(user),
-           "can_templates": user.sees_whole_center or (user.role == Person.Role.MANAGER and bool(user.unit_id)),
+           "can_templates": scope_for(user).sees_units,
            "tree_url": reverse("cascade-tree")}
     return render(request, "goals/objective_list.html", ctx, status=status)
 
@@ -283,7 +284,7 @@ def _detail_ctx(request, objective: Objective, **extra) -> dict:
         # Links onward: the cascade (a unit's objective, for whoever sets that unit's objectives), the tree, templates.
         "can_cascade": bool(objective.owner_unit_id) and objective.status != Objective.Status.CANCELLED
         and services.can_edit_owner(user, objective.owner_unit),
-        "can_templates": user.sees_whole_center or (user.role == Person.Role.MANAGER and bool(user.unit_id)),
+        "can_templates": scope_for(user).sees_units,
         "can_close": objective.period_ended and services.is_owners_manager(user, objective.owner),
         "tree_url": reverse("cascade-tree") + "?" + urlencode({"period": quarter_code(objective.period_start)}),
     }

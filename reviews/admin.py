@@ -11,7 +11,13 @@ read-only records whose status, for peers, subordinates and customers, shows
 only that they were asked — never whether or when they were answered — and
 their drafts are not shown; only answers given by name (self, supervisor,
 matrix manager) are listed. Anonymous answers are seen only as the results
-show them. Questionnaires follow reviews.questionnaires: HR and directors edit
+show them. Django admin would otherwise accept any lookup on a model's own
+fields in the query string (`?status__exact=submitted`, `?draft__icontains=`)
+and order by any listed field: these admins accept only their own filters
+(MaskedLookups) and sort only by columns that say nothing of answers. A
+customer's link is never shown (only its customer has it); neither is the
+link's hash or expiry. Reminders are listed without their recipient: a rater
+reminded is a rater who had not answered yet. Questionnaires follow reviews.questionnaires: HR and directors edit
 them, with at least one competency in use; the one default is moved by an
 action and stays in use. A launched cycle keeps its own copy.
 
@@ -26,6 +32,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
+
+from scorecard.access import ScopedAdminMixin
 
 from . import questionnaires, services
 from .feedback import ASKED_LABEL
@@ -148,7 +156,8 @@ class CompetencyRatingInline(ClosedReadOnlyInline):
 
 
 @admin.register(Appraisal)
-class AppraisalAdmin(admin.ModelAdmin):
+class AppraisalAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope_unit, scope_person = "unit", "person"
     list_display = ["person", "cycle", "unit", "manager", "status", "self_status", "manager_status",
                     "overall_score", "final_grade"]
     list_select_related = ["person", "cycle", "unit", "manager"]
@@ -169,7 +178,8 @@ class AppraisalAdmin(admin.ModelAdmin):
 
 
 @admin.register(ObjectiveRating)
-class ObjectiveRatingAdmin(admin.ModelAdmin):
+class ObjectiveRatingAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope_unit, scope_person = "appraisal__unit", "appraisal__person"
     list_display = ["appraisal", "title", "weight", "system_score", "self_rating", "manager_rating"]
     list_select_related = ["appraisal__person", "appraisal__cycle"]
     search_fields = ["title", "appraisal__person__employee_code"]
@@ -298,6 +308,20 @@ class FeedbackTemplateAdmin(admin.ModelAdmin):
         self.message_user(request, _("“%(name)s” is now the default questionnaire.") % {"name": chosen[0].name})
 
 
+class MaskedLookups:
+    """Accept in the query string only the lookups of the list's own filters (`allowed_lookups`).
+
+    Django admin allows any lookup on a model's own fields by default, so
+    `?status__exact=submitted` or `?draft__icontains=…` would list, or search,
+    what the anonymity rule hides; anything else is refused (400).
+    """
+
+    allowed_lookups: frozenset[str] = frozenset()
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup in self.allowed_lookups
+
+
 class FeedbackStatusFilter(admin.SimpleListFilter):
     """Statuses as the anonymity rule lets them be seen: an approved anonymous request is only "asked"."""
 
@@ -326,23 +350,34 @@ class FeedbackStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(FeedbackRequest)
-class FeedbackRequestAdmin(ReadOnlyAdmin):
+class FeedbackRequestAdmin(MaskedLookups, ReadOnlyAdmin):
     list_display = ["cycle", "appraisee", "relationship", "rater_name", "shown_status", "origin"]
     list_select_related = ["cycle", "appraisal__person", "rater"]
     list_filter = [FeedbackStatusFilter, "relationship", "origin", "cycle"]
+    # "status" is FeedbackStatusFilter's own parameter (masked); the others are the filters' field lookups.
+    allowed_lookups = frozenset({
+        "status", "relationship", "relationship__exact", "origin", "origin__exact", "cycle", "cycle__exact",
+        "cycle__id__exact",
+    })
+    # Never by the status (nor the draft, the link or the decision time): the order would tell who answered.
+    sortable_by = ["cycle", "appraisee", "relationship", "origin"]
     search_fields = [
         "appraisal__person__employee_code", "appraisal__person__name", "rater__employee_code", "rater__name",
         "external_name", "external_email",
     ]
     # Never the raw status nor the draft: for anonymous raters they would tell whether, and what, they answered.
+    # Nor the link's hash and expiry: a new one is made when the link is sent again.
     fields = [
         "cycle", "appraisal", "relationship", "rater", "external_name", "external_email", "origin", "shown_status",
-        "proposed_by", "decided_by", "decided_at", "token_hash", "token_expires_at", "created_at",
+        "proposed_by", "decided_by", "decided_at", "created_at",
     ]
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("draft")
+        return super().get_queryset(request).defer("draft", "token_hash")
+
+    def get_ordering(self, request):
+        return ["cycle", "appraisal__person__employee_code", "relationship", "pk"]
 
     @admin.display(description=_("appraisee"), ordering="appraisal__person__employee_code")
     def appraisee(self, obj):
@@ -377,12 +412,14 @@ class NamedRelationshipFilter(admin.SimpleListFilter):
 
 
 @admin.register(FeedbackResponse)
-class FeedbackResponseAdmin(ReadOnlyAdmin):
+class FeedbackResponseAdmin(MaskedLookups, ReadOnlyAdmin):
     """Answers given by name only; anonymous ones are not listed, not even by their id."""
 
     list_display = ["appraisal", "relationship", "rater_name"]
     list_select_related = ["appraisal__person", "appraisal__cycle", "request__rater"]
     list_filter = [NamedRelationshipFilter]
+    allowed_lookups = frozenset({"relationship"})  # NamedRelationshipFilter's parameter
+    sortable_by = ["appraisal", "relationship"]
     search_fields = ["appraisal__person__employee_code", "appraisal__person__name", "request__rater__name"]
     fields = ["appraisal", "relationship", "rater_name", "comment"]
     readonly_fields = fields
@@ -399,11 +436,19 @@ class FeedbackResponseAdmin(ReadOnlyAdmin):
 
 
 @admin.register(FeedbackReminder)
-class FeedbackReminderAdmin(ReadOnlyAdmin):
-    list_display = ["sent_at", "cycle", "recipient"]
-    list_select_related = ["cycle", "recipient"]
+class FeedbackReminderAdmin(MaskedLookups, ReadOnlyAdmin):
+    """How many raters were reminded in a cycle, and when; never who (a rater reminded had not answered yet)."""
+
+    list_display = ["sent_at", "cycle"]
+    list_select_related = ["cycle"]
     list_filter = ["cycle"]
-    search_fields = ["recipient__employee_code", "recipient__name"]
+    fields = ["cycle", "sent_at"]
+    readonly_fields = fields
+    allowed_lookups = frozenset({"cycle", "cycle__exact", "cycle__id__exact"})
+    sortable_by = ["cycle"]
+
+    def get_ordering(self, request):
+        return ["cycle", "pk"]
 
 
 # ------------------------------------------------------------------ exports

@@ -23,7 +23,7 @@ from scorecard.apis import _drf_error
 from scorecard.models import OrgUnit
 
 from . import closing, selectors, services
-from .models import Appraisal, FeedbackTemplate, ReviewCycle, default_scale
+from .models import ANONYMITY_FLOOR, Appraisal, FeedbackTemplate, ReviewCycle, default_scale
 
 UNKNOWN_UNITS = _("Unknown unit codes: %(codes)s.")
 NOT_VISIBLE = OpenApiResponse(description="Unknown, or not visible to the caller (or not theirs to change).")
@@ -115,7 +115,11 @@ class CycleInputSerializer(serializers.Serializer):
     calibration_due = serializers.DateTimeField()
     gate_rule = GateRuleSerializer(required=False, allow_null=True)
     guideline = serializers.DictField(child=serializers.FloatField(), required=False, allow_null=True)
-    anonymity_threshold = serializers.IntegerField(default=3)
+    anonymity_threshold = serializers.IntegerField(
+        default=ANONYMITY_FLOOR, min_value=ANONYMITY_FLOOR, error_messages={"min_value": services.ANONYMITY_TOO_LOW},
+        help_text="The fewest answers an anonymous group (peers, subordinates, customers) needs to be shown: at "
+                  "least 3.",
+    )
     max_requests_per_rater = serializers.IntegerField(default=8)
     feedback_template = serializers.PrimaryKeyRelatedField(
         queryset=FeedbackTemplate.objects.all(), required=False, allow_null=True,

@@ -5,7 +5,7 @@ reviews.scoring over the appraisal's snapshot, never from the live library.
 
 Who may do what:
 - see: the appraisee, managers whose subtree holds the appraisee, the
-  appraisal's manager, HR and directors (scorecard.selectors.person_visible);
+  appraisal's manager, HR and directors (reviews.access, on the core's scope);
   anyone else gets 404;
 - write the self-assessment: the appraisee only, until submitted;
 - write the manager appraisal and the interview: the appraisal's manager, a
@@ -43,12 +43,14 @@ from django.utils import timezone
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from scorecard.models import Kpi, Measure, Person
+from scorecard.models import Kpi, Measure
 from scorecard.periods import quarter_of
-from scorecard.selectors import Subject, measure_sums, person_visible
+from scorecard.selectors import Subject, measure_sums
 from scorecard.units import unit_label
 
 from . import scoring
+from .access import appraisal_visible, is_appraisee, is_appraiser, manager_visible, self_visible  # noqa: F401
+from .feedback import feedback_score
 from .models import Appraisal, Competency, CompetencyRating, ObjectiveRating, ReviewCycle
 
 P = Appraisal.Part
@@ -92,50 +94,8 @@ NEXT_FIELDS = ("title", "kpi", "baseline", "target", "stretch", "completion_crit
 
 
 # ---------------------------------------------------------------- who may
-
-
-def appraisal_visible(user, appraisal: Appraisal) -> bool:
-    """The object form of selectors.appraisals_visible: the same rule, for one loaded appraisal."""
-    if not user.is_authenticated:
-        return False
-    if appraisal.manager_id == user.pk or person_visible(user, appraisal.person):
-        return True
-    # The unit the person was appraised in, even if they have moved since.
-    return bool(
-        user.role == user.Role.MANAGER and user.unit_id and appraisal.unit.path.startswith(user.unit.path)
-    )
-
-
-def is_appraisee(user, appraisal: Appraisal) -> bool:
-    return user.is_authenticated and appraisal.person_id == user.pk
-
-
-def is_appraiser(user, appraisal: Appraisal) -> bool:
-    """The appraisal's manager, a manager whose subtree holds the appraisee, or a director; never the appraisee."""
-    if not user.is_authenticated or appraisal.person_id == user.pk:
-        return False
-    if appraisal.manager_id == user.pk or user.is_superuser or user.role == Person.Role.DIRECTOR:
-        return True
-    person = appraisal.person
-    return bool(
-        user.role == Person.Role.MANAGER and user.unit_id and person.unit_id
-        and person.unit.path.startswith(user.unit.path)
-    )
-
-
-def self_visible(user, appraisal: Appraisal) -> bool:
-    """The self-assessment is the appraisee's draft until submitted."""
-    return is_appraisee(user, appraisal) or appraisal.self_status in (P.SUBMITTED, P.NOT_SUBMITTED)
-
-
-def manager_visible(user, appraisal: Appraisal) -> bool:
-    """The manager appraisal is the appraisers' (and HR's) draft until submitted."""
-    return (
-        appraisal.manager_status in (P.SUBMITTED, P.NOT_SUBMITTED)
-        or is_appraiser(user, appraisal)
-        or user.sees_whole_center
-    )
-
+# Who sees and who appraises: reviews.access (imported above, and re-exported for the pages that
+# call them through this module: svc.is_appraiser, ...). When each part may be written: here.
 
 # Issue 10: a late part may still be written until the cycle reaches the step that needs it — the
 # self-assessment until the manager's appraisal is submitted or calibration starts, the manager appraisal
@@ -339,8 +299,6 @@ def _feedback_score(appraisal: Appraisal) -> float | None:
     """The 360 score when it counts (weight above 0) and is final (its phase is over); 1 query then, else none."""
     if not appraisal.cycle.weight_feedback:
         return None
-    from .feedback import feedback_score  # feedback imports this module
-
     return feedback_score(appraisal)
 
 

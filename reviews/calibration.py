@@ -15,9 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from scorecard.audit import audit_record
+from scorecard.models import AuditEvent
 
 from .closing import user_can_close
 from .models import Appraisal, ReviewCycle
@@ -149,6 +153,7 @@ def calibration_open(cycle: ReviewCycle) -> bool:
     return cycle.launched_at is not None and cycle.phase not in (Phase.DRAFT, Phase.CLOSING, Phase.CLOSED)
 
 
+@transaction.atomic
 def appraisal_calibrate(*, user, appraisal: Appraisal, grade: str | None, reason: str | None) -> Appraisal:
     """Set (or, with an empty grade, clear) the appraisal's calibrated grade, with the reason, who and when.
 
@@ -183,6 +188,8 @@ def appraisal_calibrate(*, user, appraisal: Appraisal, grade: str | None, reason
     ).update(calibrated_grade=grade, calibration_reason=reason, calibrated_by=user, calibrated_at=now)
     if not updated:
         raise ValidationError(CALIBRATE_APPRAISAL_CLOSED)
+    audit_record(AuditEvent.Action.CALIBRATED, actor=user, target=appraisal,
+                 details={"from": appraisal.calibrated_grade or None, "to": grade or None, "reason": reason})
     appraisal.calibrated_grade = grade
     appraisal.calibration_reason = reason
     appraisal.calibrated_by = user

@@ -25,8 +25,10 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from scorecard import outbox
 from scorecard.emails import absolute_url, email_send
-from scorecard.models import Measurement
+from scorecard.audit import audit_record
+from scorecard.models import AuditEvent, Measurement
 
 from . import scoring, selectors
 from .feedback import feedback_scores, requests_close
@@ -140,11 +142,13 @@ def reminders_send(*, now: dt.datetime | None = None, hours_before: float | None
 
     Self-assessment: the appraisee; manager appraisal: the manager. Once per
     (appraisal, phase, recipient): the AppraisalReminder row is inserted before
-    the email goes out and the email is sent only if the insert succeeded, inside
-    its savepoint — if sending fails the row is rolled back and the next run
-    tries again. Queries: 1 per reminded phase (the due appraisals, with their
-    recipient joined, less those already reminded) + per reminder sent its
-    insert (savepoint, INSERT, release).
+    the email goes out and the email is queued only if the insert succeeded, inside
+    its savepoint: the row and the e-mail (scorecard.emails → the outbox) commit
+    together, and a mail server that is down delays the e-mail (the task retries
+    it); if queueing fails the row is rolled back and the next run tries again.
+    Queries: 1 per reminded phase (the due appraisals, with their recipient
+    joined, less those already reminded) + per reminder sent its insert
+    (savepoint, INSERT, release), and in production the e-mail's outbox row.
     """
     now = now or timezone.now()
     if hours_before is None:
@@ -320,7 +324,7 @@ def late_reminders_start(*, user, cycle: ReviewCycle) -> ReminderRun:
     run = ReminderRun.objects.create(
         cycle=cycle, requested_by=user, planned_reminders=plan.total_reminders, planned_emails=plan.emails
     )
-    transaction.on_commit(lambda: remind_late_task.delay(run.pk))
+    outbox.enqueue(remind_late_task, run.pk)  # sent once committed; kept for the drain if the broker is down
     return run
 
 
@@ -370,9 +374,10 @@ def late_reminders_send(*, run_id: int, now: dt.datetime | None = None) -> Remin
 
     The run is claimed by a conditional UPDATE (None: done, or another worker
     has it). The late are planned again now (someone may have submitted since
-    the press). Each recipient's parts are claimed and their e-mail sent in one
-    savepoint: if the mail server refuses, the claims are rolled back, the
-    e-mail is counted as failed and the next press tries again.
+    the press). Each recipient's parts are claimed and their e-mail queued in one
+    savepoint (the e-mail goes through the outbox; the task retries while the
+    mail server is down): if it cannot be queued, the claims are rolled back,
+    the e-mail is counted as failed and the next press tries again.
     """
     now = now or timezone.now()
     stale = now - dt.timedelta(minutes=REMIND_NOW_STALE_MINUTES)
@@ -476,7 +481,13 @@ def _close_start(cycle: ReviewCycle, *, expected_phase: str | None = None, user=
         "phase", "closing_started_at", "closing_total", "closing_done", "closing_started_by",
         "closed_early_from", "close_reason",
     ])
-    transaction.on_commit(lambda: close_cycle_task.delay(cycle.pk))
+    # Recorded with the phase change: a broker unreachable now delays the close, it never loses it (scorecard.outbox).
+    outbox.enqueue(close_cycle_task, cycle.pk)
+    # The close starts here (by HR, or by the calibration deadline when user is None); an early close keeps its reason.
+    audit_record(AuditEvent.Action.CYCLE_CLOSED, actor=user, target=cycle, details={
+        "from_phase": current, "early": early, **({"reason": reason} if early else {}),
+        "appraisals": cycle.closing_total,
+    })
     return True
 
 

@@ -7,6 +7,7 @@ existence is not revealed.
 
 from __future__ import annotations
 
+from csp.decorators import csp_replace
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -20,6 +21,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from scorecard import outbox
+from scorecard.access import scope_for
 from scorecard.apis import _drf_error
 from scorecard.forms import form_errors_from
 
@@ -28,6 +31,10 @@ from .forms import CycleCloseForm
 from .models import ReviewCycle
 
 CLOSE_STARTED = _("Closing “%(name)s”: the appraisals are being frozen in the background.")
+CLOSE_QUEUED = _(
+    "“%(name)s” will close: the job system cannot be reached just now, so the close is recorded "
+    "and will start by itself when it is back."
+)
 CLOSE_NOT_STARTED = _("“%(name)s” is already closing or closed.")
 CLOSE_REFUSED = _("The cycle was not closed.")
 NOT_VISIBLE = OpenApiResponse(description="Unknown, or not visible to the caller.")
@@ -45,7 +52,7 @@ def _cycle_for_closer(user, pk: int) -> ReviewCycle:
 
 def _cycle_for_viewer(user, pk: int) -> ReviewCycle:
     """The cycle, for a user who sees the whole center; 404 otherwise."""
-    if not (user.is_authenticated and (user.sees_whole_center or closing.user_can_close(user))):
+    if not (scope_for(user).is_all or closing.user_can_close(user)):
         raise Http404
     cycle = ReviewCycle.objects.filter(pk=pk).first()
     if cycle is None:
@@ -70,13 +77,16 @@ def cycle_close_page(request: HttpRequest, pk: int) -> HttpResponse:
         status = 400
     elif request.method == "POST":
         try:
-            started = closing.cycle_close_start(user=request.user, cycle=cycle, reason=form.cleaned_data["reason"])
+            with outbox.watch() as dispatch:
+                started = closing.cycle_close_start(user=request.user, cycle=cycle, reason=form.cleaned_data["reason"])
         except ValidationError as exc:
             form_errors_from(form, exc)
             messages.error(request, CLOSE_REFUSED)
             status = 400
         else:
-            if started:
+            if started and dispatch.queued:
+                messages.warning(request, CLOSE_QUEUED % {"name": cycle.name})
+            elif started:
                 messages.success(request, CLOSE_STARTED % {"name": cycle.name})
             else:
                 messages.info(request, CLOSE_NOT_STARTED % {"name": cycle.name})
@@ -94,6 +104,7 @@ def cycle_close_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @xframe_options_sameorigin  # shown in an iframe of the close page (the default X-Frame-Options is DENY)
+@csp_replace({"frame-ancestors": ["'self'"]})  # the same for the Content-Security-Policy's 'none'
 @login_required
 def cycle_close_progress_page(request: HttpRequest, pk: int) -> HttpResponse:
     """A small page fragment: the progress bar, refreshing itself while the close runs (1 query)."""

@@ -284,8 +284,8 @@ def _feedback_answer(cycle: ReviewCycle, rng: random.Random, closed: bool, every
 
 
 def _customers(cycle: ReviewCycle, rng: random.Random, answer: bool) -> None:
-    """The first agent of each team has a customer asked by their manager, through a link (no email: handed
-    over by phone); in the closed cycle the customer answered. The links are not shown anywhere."""
+    """The first agent of each team has a customer asked by their manager, whose link went to the customer's
+    own address; in the closed cycle the customer answered. The links are not shown anywhere."""
     codes = [q["code"] for q in cycle.questionnaire]
     firsts: dict[int, int] = {}
     for unit_id, pk in Appraisal.objects.filter(cycle=cycle, person__role="agent", manager__isnull=False).order_by(
@@ -300,10 +300,15 @@ def _customers(cycle: ReviewCycle, rng: random.Random, answer: bool) -> None:
         arranged = feedback.feedback_request_add(
             user=appraisal.manager, appraisal=appraisal, relationship=FR.CUSTOMER,
             external_name=["陈先生 · Mr Chen (corporate account)", "Ms Li 李女士 (VIP line)"][n % 2],
+            external_email=[f"chen.{n + 1}@corporate-client.example", f"li.{n + 1}@vip-client.example"][n % 2],
         )
         if answer:
+            # The customer's side of it: no staff account ever holds a link, so the demo makes the customer's own.
+            row = arranged.request
+            token = feedback._issue_token(row, timezone.now())
+            row.save(update_fields=["token_hash", "token_expires_at"])
             feedback.feedback_token_submit(
-                token=arranged.link.rstrip("/").rsplit("/", 1)[-1], comment=_comment(rng, FR.CUSTOMER),
+                token=token, comment=_comment(rng, FR.CUSTOMER),
                 answers=_answers(rng, rng.uniform(3.0, 4.8), FR.CUSTOMER, codes),
             )
 

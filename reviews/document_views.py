@@ -11,6 +11,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
+from scorecard.audit import audit_record
+from scorecard.models import AuditEvent
 from scorecard.pdf import document_language, pdf_response
 
 from . import appraisals as svc
@@ -24,4 +26,8 @@ def appraisal_pdf_page(request: HttpRequest, pk: int) -> HttpResponse:
     appraisal = svc.appraisal_get(request.user, pk)
     language = document_language(request)
     data = appraisal_pdf(appraisal, language=language, viewer=request.user)
-    return pdf_response(data, appraisal_filename(appraisal, language))
+    filename = appraisal_filename(appraisal, language)
+    if appraisal.person_id != request.user.pk:  # someone else's appraisal leaves the system
+        audit_record(AuditEvent.Action.EXPORT_DOWNLOADED, actor=request.user, target=appraisal, request=request,
+                     details={"document": "appraisal_pdf", "file": filename})
+    return pdf_response(data, filename)

@@ -41,8 +41,11 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from scorecard import outbox
+from scorecard.access import subtrees_q
 from scorecard.apis import _drf_error
-from scorecard.models import OrgUnit
+from scorecard.audit import audit_record
+from scorecard.models import AuditEvent, OrgUnit
 
 from . import exports, selectors
 from .models import Appraisal, ExportJob, ReviewCycle
@@ -50,6 +53,13 @@ from .models import Appraisal, ExportJob, ReviewCycle
 EXPORT_STARTED = ngettext_lazy(
     "Export started: %(count)s appraisal is being rendered in the background. You will get an email when the ZIP is ready.",
     "Export started: %(count)s appraisals are being rendered in the background. You will get an email when the ZIP is ready.",
+    "count",
+)
+EXPORT_QUEUED = ngettext_lazy(
+    "The export of %(count)s appraisal is recorded: the job system cannot be reached just now, "
+    "so it will start by itself when it is back.",
+    "The export of %(count)s appraisals is recorded: the job system cannot be reached just now, "
+    "so it will start by itself when it is back.",
     "count",
 )
 EXPORT_ALREADY_RUNNING = _("The same export is already running: follow it below.")
@@ -90,10 +100,12 @@ def _api_error(exc: DjangoValidationError) -> serializers.ValidationError:
     return error
 
 
-def _zip_response(job: ExportJob) -> FileResponse:
+def _zip_response(request, job: ExportJob) -> FileResponse:
     path = exports.export_path(job)
     if path is None:  # still rendering, deleted after its retention, or its file is gone
         raise Http404
+    audit_record(AuditEvent.Action.EXPORT_DOWNLOADED, actor=request.user, target=job, request=request,
+                 details={"document": "appraisals_zip", "cycle": job.cycle_id, "file": path.name})
     return FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type="application/zip")
 
 
@@ -109,9 +121,8 @@ def export_units(cycle: ReviewCycle) -> list[OrgUnit]:
     """The units offered: the cycle's participating units with their subtrees, and any unit one of its
     appraisals was made in (a unit moved since the launch), in tree order; `level` set for indenting (2 queries)."""
     within = Q(pk__in=Appraisal.objects.filter(cycle=cycle).values("unit_id"))
-    for path in cycle.units.values_list("path", flat=True):
-        within |= Q(path__startswith=path)
-    units = list(OrgUnit.objects.filter(within).order_by("path"))
+    units = list(OrgUnit.objects.filter(within | subtrees_q(cycle.units.values_list("path", flat=True)))
+                 .order_by("path"))
     top = min((u.depth for u in units), default=0)
     for unit in units:
         unit.level = unit.depth - top
@@ -156,14 +167,17 @@ def cycle_export_page(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                job, created = exports.export_start(
-                    user=user, cycle=cycle, unit_codes=form.cleaned_data["units"],
-                    language=form.cleaned_data["language"],
-                )
+                with outbox.watch() as dispatch:
+                    job, created = exports.export_start(
+                        user=user, cycle=cycle, unit_codes=form.cleaned_data["units"],
+                        language=form.cleaned_data["language"],
+                    )
             except DjangoValidationError as exc:
                 form.add_service_errors(exc)
             else:
-                if created:
+                if created and dispatch.queued:
+                    messages.warning(request, EXPORT_QUEUED % {"count": job.total})
+                elif created:
                     messages.success(request, EXPORT_STARTED % {"count": job.total})
                 else:
                     messages.info(request, EXPORT_ALREADY_RUNNING)
@@ -197,7 +211,7 @@ def export_progress_page(request: HttpRequest, pk: int) -> HttpResponse:
 @require_safe
 def export_download(request: HttpRequest, pk: int) -> FileResponse:
     """The export's ZIP; 404 while it renders, once deleted, or when its file is missing."""
-    return _zip_response(exports.export_get(request.user, pk))
+    return _zip_response(request, exports.export_get(request.user, pk))
 
 
 # ------------------------------------------------------------------------- API
@@ -338,4 +352,4 @@ class ExportDownloadApi(APIView):
     @extend_schema(summary="Download the export's ZIP.",
                    responses={(200, "application/zip"): OpenApiTypes.BINARY, (404, "application/json"): NOT_VISIBLE})
     def get(self, request, pk: int):
-        return _zip_response(exports.export_get(request.user, pk))
+        return _zip_response(request, exports.export_get(request.user, pk))

@@ -41,6 +41,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from scorecard import outbox
+from scorecard.access import subtrees_q
 from scorecard.emails import absolute_url, email_send
 from scorecard.models import OrgUnit
 
@@ -93,10 +95,7 @@ def export_appraisals(cycle: ReviewCycle, units: list[OrgUnit]) -> QuerySet[Appr
     """The cycle's appraisals in these units' subtrees (the unit each was appraised in), in file order."""
     qs = Appraisal.objects.filter(cycle=cycle)
     if units:
-        within = Q()
-        for unit in units:
-            within |= Q(unit__path__startswith=unit.path)
-        qs = qs.filter(within)
+        qs = qs.filter(subtrees_q([unit.path for unit in units], "unit__"))
     return qs.order_by("unit__path", "person__employee_code")
 
 
@@ -147,15 +146,22 @@ def export_start(*, user, cycle: ReviewCycle, unit_codes: list[str] | None, lang
         with transaction.atomic():
             job = ExportJob.objects.create(cycle=cycle, requested_by=user, unit_codes=codes, language=language,
                                            key=key, total=len(ids))
-            ExportChunk.objects.bulk_create([
+            chunks = ExportChunk.objects.bulk_create([
                 ExportChunk(job=job, index=i, appraisal_ids=ids[start:start + size])
                 for i, start in enumerate(range(0, len(ids), size))
             ])
+            # One message per chunk, recorded with the job: sent once committed, or by the outbox's drain
+            # when the broker is back.
+            outbox.enqueue_many(_chunk_task(), [(job.pk, chunk.index) for chunk in chunks])
     except IntegrityError:  # the same export started at the same moment: that one
         return ExportJob.objects.get(cycle=cycle, key=key, status__in=ExportJob.ACTIVE), False
-    n = -(-len(ids) // size)
-    transaction.on_commit(lambda: _dispatch(job.pk, range(n)))
     return job, True
+
+
+def _chunk_task():
+    from .tasks import export_chunk_task  # tasks imports this module
+
+    return export_chunk_task
 
 
 def _dispatch(job_id: int, indexes) -> None:

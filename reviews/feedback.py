@@ -13,6 +13,19 @@ Who may do what:
 - all of it from launch until the 360 deadline, while the cycle is in its
   self-assessment or 360 phase.
 
+Customers (issue 11): the people who arrange a 360 could otherwise answer as
+customers themselves and, once one real customer answered, read that
+customer's scores by difference. So a customer's single-use link goes only to
+the customer, by e-mail from the server: it is never returned, shown or logged
+to a staff account, and the link refuses a signed-in session. A customer
+needs an e-mail address outside the company (settings.COMPANY_EMAIL_DOMAINS,
+any domain of an active staff member's address, never a staff member's own
+address), once per appraisal, at most settings.FEEDBACK_MAX_CUSTOMERS per
+appraisal (nominations awaiting approval count), counted under the cycle's row
+lock. Adding, approving and sending a link again are written to the audit log,
+with the address, for HR to read. An unknown, used or expired link answers the
+same, so the link tells nobody whether the customer answered.
+
 Limits: a person receives at most cycle.max_requests_per_rater requests to
 rate others as a peer, subordinate or matrix manager (their own self-rating
 and a supervisor's reports do not count). Suggestions at launch respect it.
@@ -22,7 +35,8 @@ a link to their request, with a random id and no time (models.FeedbackResponse),
 and shown only as a mean per relationship with the comments sorted by text,
 only when the group has at least cycle.anonymity_threshold answers, and only
 once the 360 phase is over — so a result never changes while someone watches
-and no answer can be told apart by difference. Nobody but the rater sees
+and no answer can be told apart by difference. The threshold is never below
+models.ANONYMITY_FLOOR (3), whatever a cycle says. Nobody but the rater sees
 whether an anonymous request was answered: the lists show it as "asked".
 The self-rating, the supervisor and matrix managers are shown by name.
 
@@ -52,12 +66,14 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from scorecard.audit import audit_record
 from scorecard.emails import absolute_url, email_send
-from scorecard.models import Person
+from scorecard.models import AuditEvent, Person
 
-from .appraisals import appraisal_visible, is_appraiser
+from .access import appraisal_visible, can_arrange  # can_arrange: also feedback.can_arrange for the pages
 from .models import (
-    Appraisal, FeedbackAnswer, FeedbackReminder, FeedbackRequest, FeedbackResponse, FeedbackTemplate, ReviewCycle,
+    ANONYMITY_FLOOR, Appraisal, FeedbackAnswer, FeedbackReminder, FeedbackRequest, FeedbackResponse, FeedbackTemplate,
+    ReviewCycle,
 )
 
 logger = logging.getLogger(__name__)
@@ -90,6 +106,18 @@ RATER_LIMIT = _("%(name)s already has %(n)s feedback requests in this cycle, the
 RELATIONSHIP_NOT_ALLOWED = _("This relationship cannot be added here.")
 CUSTOMER_NAME_REQUIRED = _("Give the customer's name.")
 CUSTOMER_EMAIL_INVALID = _("Enter a valid email address.")
+CUSTOMER_EMAIL_REQUIRED = _("Give the customer's email address: their personal link is sent there, and only there.")
+CUSTOMER_EMAIL_COMPANY = _(
+    "This is an address of the company (%(domain)s): a customer answers from their own address outside the company."
+)
+CUSTOMER_EMAIL_STAFF = _("This is a colleague's address: colleagues are asked as peers, never as customers.")
+CUSTOMER_ALREADY = _("A customer with this email address is already asked for feedback on this person.")
+CUSTOMER_LIMIT = _("At most %(n)s customers are asked for feedback on one person.")
+# The same whether or not the customer has answered (then nothing is sent): sending again tells nothing.
+LINK_SENT_AGAIN = _(
+    "Unless %(name)s has already answered, a new personal link was sent to %(email)s; the previous one no longer works."
+)
+NO_SUCH_CUSTOMER = _("No customer with this email address is asked for feedback on this person.")
 NOT_PROPOSED = _("This request was already decided.")
 ALREADY_ANSWERED = _("This feedback was already submitted: it can no longer be changed.")
 NOT_OPEN = _("This request is not open for answers.")
@@ -97,9 +125,15 @@ SCORE_RANGE = _("Rate from 1 to 5.")
 SCORE_REQUIRED = _("Rate this competency before submitting.")
 UNKNOWN_COMPETENCY = _("This competency is not part of the questionnaire.")
 TEXT_TOO_LONG = _("At most %(n)s characters.")
-LINK_UNKNOWN = _("This feedback link is not valid.")
-LINK_USED = _("This feedback link was already used: your answers were received. Thank you.")
-LINK_EXPIRED = _("This feedback link has expired.")
+# One answer for a link unknown, already used or expired: the link never tells whether its customer answered.
+LINK_INVALID = _(
+    "This feedback link cannot be used: it is not valid, was already used or has expired. "
+    "If you were asked for feedback and have not answered yet, ask the person who asked you to send a new link."
+)
+SIGNED_IN = _(
+    "You are signed in to Scorecard: a customer's feedback link cannot be opened from a staff account. "
+    "If you are the customer, log out first or open the link in a private window."
+)
 NOTHING_TO_APPROVE = _("There is nothing awaiting approval.")
 
 ANSWERS_SHAPE = _("Give the answers by competency code.")
@@ -147,13 +181,6 @@ def question_description(question: dict) -> str:
 
 
 # ------------------------------------------------------------------ who may
-
-
-def can_arrange(user, appraisal: Appraisal) -> bool:
-    """The appraisal's manager, a manager above the appraisee, a director, HR; never the appraisee."""
-    if not user.is_authenticated or appraisal.person_id == user.pk:
-        return False
-    return bool(user.sees_whole_center or is_appraiser(user, appraisal))
 
 
 def results_available(cycle: ReviewCycle) -> bool:
@@ -310,10 +337,81 @@ def _limit_error(cycle: ReviewCycle, rater: Person, *, exclude_pk: int | None = 
 
 @dataclass
 class Arranged:
-    """A request just added or approved, and the customer's link to hand over when it is one (shown once)."""
+    """A request just added or approved. A customer's link is never part of it: it goes to the customer only."""
 
     request: FeedbackRequest
-    link: str = ""
+
+
+def _email_domain(email: str) -> str:
+    return email.rsplit("@", 1)[-1].strip().lower()
+
+
+def company_domain_of(email: str) -> str | None:
+    """The company domain an address is at (or under), or None (1 query).
+
+    The company's domains are settings.COMPANY_EMAIL_DOMAINS and any domain of
+    an active staff member's address; "mail.example.com" is under "example.com".
+    """
+    domain = _email_domain(email)
+    labels = domain.split(".")
+    # mail.acme.example → mail.acme.example, acme.example (a top-level domain alone is nobody's)
+    candidates = [".".join(labels[i:]) for i in range(len(labels) - 1)] or [domain]
+    configured = settings.COMPANY_EMAIL_DOMAINS
+    if isinstance(configured, str):
+        configured = configured.split(",")
+    configured = {d.strip().lower().lstrip("@") for d in configured if d.strip()}
+    for candidate in candidates:
+        if candidate in configured:
+            return candidate
+    staff = Q()
+    for candidate in candidates:
+        staff |= Q(email__iendswith=f"@{candidate}")
+    found = Person.objects.filter(staff, is_active=True).values_list("email", flat=True).first()
+    if found is None:
+        return None
+    found_domain = _email_domain(found)
+    return next((c for c in candidates if c == found_domain), found_domain)
+
+
+def _customer_errors(appraisal: Appraisal, email: str, *, exclude_pk: int | None = None) -> dict[str, list[str]]:
+    """Why a customer with this address cannot be asked about the appraisee (empty: they can); 3 queries at most.
+
+    Called under the cycle's row lock (_lock_cycle), so two arrangers adding at
+    the same moment are counted one after the other.
+    """
+    from django.core.validators import validate_email
+
+    if not email:
+        return {"external_email": [str(CUSTOMER_EMAIL_REQUIRED)]}
+    try:
+        validate_email(email)
+    except ValidationError:
+        return {"external_email": [str(CUSTOMER_EMAIL_INVALID)]}
+    if Person.objects.filter(email__iexact=email).exists():
+        return {"external_email": [str(CUSTOMER_EMAIL_STAFF)]}
+    if domain := company_domain_of(email):
+        return {"external_email": [str(CUSTOMER_EMAIL_COMPANY % {"domain": domain})]}
+    live = FeedbackRequest.objects.filter(appraisal=appraisal, relationship=R.CUSTOMER, status__in=FeedbackRequest.LIVE)
+    if exclude_pk:
+        live = live.exclude(pk=exclude_pk)
+    emails = [e.lower() for e in live.values_list("external_email", flat=True)]
+    if email.lower() in emails:
+        return {"external_email": [str(CUSTOMER_ALREADY)]}
+    most = settings.FEEDBACK_MAX_CUSTOMERS
+    if len(emails) >= most:
+        return {"external_email": [str(CUSTOMER_LIMIT % {"n": most})]}
+    return {}
+
+
+def _audit_customer(step: str, *, user, row: FeedbackRequest, http_request=None) -> None:
+    """Write to the audit log who asked which customer address about whom (HR reads it); never the link."""
+    appraisal = row.appraisal
+    audit_record(
+        AuditEvent.Action.CUSTOMER_ADDED, actor=user, target=row, request=http_request,
+        details={"step": step, "appraisal": appraisal.pk, "appraisee": appraisal.person.employee_code,
+                 "customer": row.external_name, "email": row.external_email,
+                 "domain": _email_domain(row.external_email) if row.external_email else ""},
+    )
 
 
 def _lock_cycle(appraisal: Appraisal) -> ReviewCycle:
@@ -330,13 +428,15 @@ def feedback_request_add(
     rater_code: str = "",
     external_name: str = "",
     external_email: str = "",
+    http_request=None,
 ) -> Arranged:
     """Ask someone for feedback on the appraisee.
 
     The appraisee nominates (peers, customers): the request waits for approval.
     An arranger adds (peers, subordinates, matrix managers, customers): open at
-    once, the rater told by email (a customer gets their link; the link is
-    also returned, to hand over when there is no email).
+    once, the rater told by email. A customer needs an address outside the
+    company (see _customer_errors); their link is sent there and nowhere else.
+    Adding or nominating a customer is written to the audit log.
     """
     arranger = can_arrange(user, appraisal)
     if not arranger and appraisal.person_id != user.pk:
@@ -356,13 +456,7 @@ def feedback_request_add(
         request.external_email = (external_email or "").strip()
         if not request.external_name:
             errors["external_name"] = [str(CUSTOMER_NAME_REQUIRED)]
-        if request.external_email:
-            from django.core.validators import validate_email
-
-            try:
-                validate_email(request.external_email)
-            except ValidationError:
-                errors["external_email"] = [str(CUSTOMER_EMAIL_INVALID)]
+        errors.update(_customer_errors(appraisal, request.external_email))
     else:
         rater = _rater_by_code(rater_code, errors)
         if rater is not None:
@@ -392,14 +486,20 @@ def feedback_request_add(
             request.save()
     except IntegrityError:  # the same rater added at the same moment
         raise ValidationError({"rater": [str(RATER_ALREADY % {"name": request.rater_name})]}) from None
+    if relationship == R.CUSTOMER:
+        _audit_customer("added" if arranger else "nominated", user=user, row=request, http_request=http_request)
     if request.status == S.OPEN:
         _notify(request, token)
-    return Arranged(request, token_url(token) if token else "")
+    return Arranged(request)
 
 
 @transaction.atomic
-def feedback_request_decide(*, user, request: FeedbackRequest, approve: bool) -> Arranged:
-    """Approve (open it, tell the rater) or reject a suggested or nominated request."""
+def feedback_request_decide(*, user, request: FeedbackRequest, approve: bool, http_request=None) -> Arranged:
+    """Approve (open it, tell the rater) or reject a suggested or nominated request.
+
+    A customer is checked again when approved (address, limit) and the approval
+    is written to the audit log; their link goes to their address only.
+    """
     appraisal = request.appraisal
     if not can_arrange(user, appraisal):
         raise PermissionDenied(NOT_ARRANGER)
@@ -415,6 +515,10 @@ def feedback_request_decide(*, user, request: FeedbackRequest, approve: bool) ->
             limit = _limit_error(cycle, row.rater, exclude_pk=row.pk)
             if limit:
                 raise ValidationError({"__all__": limit})
+        if row.relationship == R.CUSTOMER:
+            errors = _customer_errors(appraisal, row.external_email, exclude_pk=row.pk)
+            if errors:
+                raise ValidationError({"__all__": [f"{row.external_name}: {m}" for m in errors["external_email"]]})
         row.status = S.OPEN
         if row.relationship == R.CUSTOMER:
             row.cycle = cycle
@@ -424,14 +528,16 @@ def feedback_request_decide(*, user, request: FeedbackRequest, approve: bool) ->
     row.decided_by, row.decided_at = user, now
     row.save(update_fields=["status", "decided_by", "decided_at", "token_hash", "token_expires_at"])
     row.appraisal, row.cycle = appraisal, cycle
+    if approve and row.relationship == R.CUSTOMER:
+        _audit_customer("approved", user=user, row=row, http_request=http_request)
     if approve:
         _notify(row, token)
     request.status = row.status
-    return Arranged(row, token_url(token) if token else "")
+    return Arranged(row)
 
 
 @transaction.atomic
-def feedback_requests_approve_all(*, user, appraisal: Appraisal) -> list[Arranged]:
+def feedback_requests_approve_all(*, user, appraisal: Appraisal, http_request=None) -> list[Arranged]:
     """Approve every request of the appraisal awaiting approval; all or nothing (a limit reached refuses all)."""
     if not can_arrange(user, appraisal):
         raise PermissionDenied(NOT_ARRANGER)
@@ -443,8 +549,37 @@ def feedback_requests_approve_all(*, user, appraisal: Appraisal) -> list[Arrange
     done = []
     for r in pending:
         r.appraisal = appraisal
-        done.append(feedback_request_decide(user=user, request=r, approve=True))
+        done.append(feedback_request_decide(user=user, request=r, approve=True, http_request=http_request))
     return done
+
+
+@transaction.atomic
+def feedback_link_resend(*, user, appraisal: Appraisal, email: str, http_request=None) -> FeedbackRequest:
+    """Send a customer a new link when theirs was lost: a new token, the old one dead, by e-mail only.
+
+    The answer is the same whether or not the customer has answered (then
+    nothing is sent): sending again tells the arranger nothing about it.
+    Written to the audit log.
+    """
+    if not can_arrange(user, appraisal):
+        raise PermissionDenied(NOT_ARRANGER)
+    cycle = _lock_cycle(appraisal)
+    _check_window(cycle, appraisal)
+    email = (email or "").strip()
+    row = (
+        FeedbackRequest.objects.select_for_update(of=("self",))
+        .filter(appraisal=appraisal, relationship=R.CUSTOMER, status__in=(S.OPEN, S.SUBMITTED, S.NOT_SUBMITTED))
+        .filter(external_email__iexact=email).exclude(external_email="").order_by("pk").first()
+    ) if email else None
+    if row is None:
+        raise ValidationError({"external_email": [str(NO_SUCH_CUSTOMER)]})
+    row.appraisal, row.cycle = appraisal, cycle
+    if row.status == S.OPEN:
+        token = _issue_token(row, timezone.now())
+        row.save(update_fields=["token_hash", "token_expires_at"])
+        _notify(row, token)
+    _audit_customer("link_sent_again", user=user, row=row, http_request=http_request)
+    return row
 
 
 # ------------------------------------------------------------------ answer
@@ -542,21 +677,23 @@ def feedback_save(*, user, request: FeedbackRequest, answers: dict | None = None
 
 
 def token_request(token: str) -> FeedbackRequest:
-    """The customer's request behind a link; 404 for an unknown link, a message for a used or expired one."""
+    """The customer's request behind a link that can be used now.
+
+    Unknown, already used, expired or past the 360 window: one and the same
+    refusal (LINK_INVALID), so the link tells its holder nothing about whether
+    the customer answered.
+    """
     row = (
         FeedbackRequest.objects.select_related("cycle", "appraisal__person")
         .filter(token_hash=token_hash(token or ""), relationship=R.CUSTOMER)
         .order_by().first()
     )
-    if row is None or row.status in (S.PROPOSED, S.REJECTED):
-        raise Http404
-    if row.status == S.SUBMITTED:
-        raise ValidationError({"__all__": str(LINK_USED)})
     now = timezone.now()
-    if row.status != S.OPEN or (row.token_expires_at and now > row.token_expires_at) or window_error(
-        row.cycle, row.appraisal, now
+    if (
+        row is None or row.status != S.OPEN or (row.token_expires_at and now > row.token_expires_at)
+        or window_error(row.cycle, row.appraisal, now)
     ):
-        raise ValidationError({"__all__": str(LINK_EXPIRED)})
+        raise ValidationError({"__all__": str(LINK_INVALID)})
     return row
 
 
@@ -565,8 +702,10 @@ def feedback_token_submit(*, token: str, answers: dict | None, comment: str | No
     """A customer submits through their link: once; the link is spent whatever happens next."""
     row = token_request(token)
     clean, text = _clean_answers(row.cycle.questionnaire, answers, comment, True)
-    if not FeedbackRequest.objects.filter(pk=row.pk, status=S.OPEN).update(status=S.SUBMITTED, draft={}):
-        raise ValidationError({"__all__": str(LINK_USED)})
+    # Conditional on the same link still being open: a second submission, or a link sent again meanwhile, loses.
+    spent = FeedbackRequest.objects.filter(pk=row.pk, status=S.OPEN, token_hash=row.token_hash)
+    if not spent.update(status=S.SUBMITTED, draft={}):
+        raise ValidationError({"__all__": str(LINK_INVALID)})
     _record(row, clean, text)
     row.status = S.SUBMITTED
     return row
@@ -621,6 +760,7 @@ class RequestRow:
     status: str  # "proposed", "rejected", "asked" (anonymous, approved) or the real status (named)
     status_label: str
     anonymous: bool
+    email: str = ""  # a customer's address (shown to arrangers: where the link goes)
 
 
 ASKED_LABEL = _("Asked")
@@ -638,9 +778,9 @@ def appraisal_requests(appraisal: Appraisal) -> list[RequestRow]:
             origin=r.origin, origin_label=str(r.get_origin_display()),
             status="asked" if masked else r.status,
             status_label=str(ASKED_LABEL) if masked else str(r.get_status_display()),
-            anonymous=r.anonymous,
+            anonymous=r.anonymous, email=r.external_email if r.relationship == R.CUSTOMER else "",
         ))
-    rows.sort(key=lambda x: (order.get(x.relationship, 99), x.rater_name.casefold(), x.rater_code))
+    rows.sort(key=lambda x: (order.get(x.relationship, 99), x.rater_name.casefold(), x.rater_code, x.email.casefold()))
     return rows
 
 
@@ -718,6 +858,7 @@ def _groups(responses: list[_Response], threshold: int, questions: list[dict],
             asked: set[str] | None = None) -> list[Group]:
     """The groups per relationship; an anonymous group nobody was asked for is left out when `asked` is given."""
     labels = {q["code"]: question_label(q) for q in questions}
+    threshold = max(threshold, ANONYMITY_FLOOR)  # whatever a cycle says (rows older than the floor included)
     by_relationship: dict[str, list[_Response]] = defaultdict(list)
     for r in responses:
         by_relationship[r.relationship].append(r)
@@ -764,13 +905,13 @@ def feedback_results(appraisal: Appraisal) -> Results:
     cycle = appraisal.cycle
     questions = cycle.questionnaire or []
     if not results_available(cycle):
-        return Results(False, cycle.anonymity_threshold, questions, [], None)
+        return Results(False, max(cycle.anonymity_threshold, ANONYMITY_FLOOR), questions, [], None)
     asked = set(
         FeedbackRequest.objects.filter(appraisal=appraisal, status__in=(S.OPEN, S.SUBMITTED, S.NOT_SUBMITTED))
         .values_list("relationship", flat=True).distinct()
     )
     groups = _groups(_responses([appraisal.pk]).get(appraisal.pk, []), cycle.anonymity_threshold, questions, asked)
-    return Results(True, cycle.anonymity_threshold, questions, groups, score_of(groups))
+    return Results(True, max(cycle.anonymity_threshold, ANONYMITY_FLOOR), questions, groups, score_of(groups))
 
 
 # Anonymous groups are named in the plural: a group, never a person.
@@ -893,7 +1034,7 @@ def cycle_feedback_completion(cycle: ReviewCycle, appraisals: QuerySet[Appraisal
     def path_key(row):
         return [int(x) for x in (row["appraisal__unit__path"] or "").strip("/").split("/") if x.isdigit()]
 
-    threshold = cycle.anonymity_threshold
+    threshold = max(cycle.anonymity_threshold, ANONYMITY_FLOOR)
     return [
         UnitFeedback(r["appraisal__unit_id"], r["appraisal__unit__code"], r["appraisal__unit__name"],
                      r["proposed"], r["asked"], r["answered"] if r["appraisees"] >= threshold else None,
@@ -953,9 +1094,14 @@ def feedback_reminders_send(*, now: dt.datetime | None = None, hours_before: flo
 
 
 def requests_close(appraisal_ids: list[int]) -> int:
-    """At close: open requests never answered become "not answered" (their drafts stay), requests never
-    approved "not approved"; 2 UPDATEs. Returns how many were marked not answered."""
+    """At close: open requests never answered become "not answered", requests never approved "not approved",
+    and the drafts of anonymous raters (peers, subordinates, customers) are deleted: kept next to their
+    request, a draft would say who wrote what. Named raters' drafts stay. 3 UPDATEs. Returns how many were
+    marked not answered."""
     FeedbackRequest.objects.filter(appraisal_id__in=appraisal_ids, status=S.PROPOSED).update(status=S.REJECTED)
+    FeedbackRequest.objects.filter(
+        appraisal_id__in=appraisal_ids, relationship__in=FeedbackRequest.ANONYMOUS
+    ).exclude(draft={}).update(draft={})
     return FeedbackRequest.objects.filter(appraisal_id__in=appraisal_ids, status=S.OPEN).update(
         status=S.NOT_SUBMITTED
     )

@@ -6,8 +6,12 @@ parse, call it, and serialize. Access:
 - an appraisal (or cycle) the caller may not see answers 404; an action the
   caller may not take on an appraisal they see (the appraisee approving their
   own raters) answers 403;
-- a customer's link needs no sign-in: unknown 404, used or expired 410, and
-  it is throttled per client ("feedback_token" in DEFAULT_THROTTLE_RATES).
+- a customer's link needs no sign-in and refuses one: a signed-in session or
+  credentials sent with the request answer 403 before the link is even
+  looked up. Unknown, used or expired answer the same 404, so the link tells
+  nobody whether its customer answered; throttled per client
+  ("feedback_token" in DEFAULT_THROTTLE_RATES). No response carries a
+  customer's link: it goes to the customer by e-mail only.
 Anonymity: rows about raters come only from feedback.appraisal_requests
 (anonymous raters' statuses masked as "asked") and results only from
 feedback.feedback_results; no response carries when, or in which order, an
@@ -23,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -48,7 +53,13 @@ NOT_YOURS = OpenApiResponse(description="Unknown, or not addressed to the caller
 REFUSED = OpenApiResponse(description="Refused: messages by field (answers: \"<code>_score\", \"<code>_comment\"); "
                                       "nothing saved.")
 FORBIDDEN = OpenApiResponse(description="The caller sees the appraisal but may not do this.")
-GONE = OpenApiResponse(description="The link was already used, or has expired: {\"detail\": message}.")
+INVALID_LINK = OpenApiResponse(
+    description="The link cannot be used: unknown, already used or expired, all answered alike: {\"detail\": message}."
+)
+SIGNED_IN_REFUSED = OpenApiResponse(
+    description="Sent from a signed-in session or with credentials: a customer's link is never used from a staff "
+                "account (sign out, or open it in a private window)."
+)
 RELATIONSHIPS = ", ".join(FeedbackRequest.Relationship.values)
 
 
@@ -215,6 +226,11 @@ class RaterRowSerializer(serializers.Serializer):
     relationship_label = serializers.CharField()
     rater_name = serializers.CharField()
     rater_code = serializers.CharField(allow_blank=True, help_text="The rater's employee code; blank for a customer.")
+    email = serializers.CharField(
+        allow_blank=True,
+        help_text="A customer's email address, where their link is sent; given to the people who arrange the raters "
+                  "only, blank otherwise.",
+    )
     origin = serializers.CharField(help_text="suggested, nominated (by the appraisee) or added (by an arranger).")
     origin_label = serializers.CharField()
     status = serializers.CharField(
@@ -228,31 +244,26 @@ class RaterRowSerializer(serializers.Serializer):
         ref_name = "FeedbackRaterRow"
 
 
-class ArrangedSerializer(RaterRowSerializer):
-    link = serializers.CharField(
-        allow_blank=True,
-        help_text="A customer's single-use link, given only in this response: hand it over when they have no "
-                  "email. Blank otherwise.",
-    )
-
-    class Meta:
-        ref_name = "FeedbackArranged"
+# A row just added or decided is shown as in the list: masked, and never with a customer's link.
+ArrangedSerializer = RaterRowSerializer
 
 
-def _row_data(row: feedback.RequestRow, link: str = "") -> dict:
+def _row_data(row: feedback.RequestRow, *, arranger: bool = False) -> dict:
     return {
         "pk": row.pk if row.status == FeedbackRequest.Status.PROPOSED else None,
         "relationship": row.relationship, "relationship_label": row.relationship_label,
         "rater_name": row.rater_name, "rater_code": row.rater_code,
+        "email": row.email if arranger else "",
         "origin": row.origin, "origin_label": row.origin_label,
-        "status": row.status, "status_label": row.status_label, "anonymous": row.anonymous, "link": link,
+        "status": row.status, "status_label": row.status_label, "anonymous": row.anonymous,
     }
 
 
-def _arranged_data(appraisal, arranged: list[feedback.Arranged]) -> list[dict]:
+def _arranged_data(user, appraisal, arranged: list[feedback.Arranged]) -> list[dict]:
     """The rows just added or decided, masked as in the list and in its order (never in time order)."""
-    links = {a.request.pk: a.link for a in arranged}
-    return [_row_data(r, links[r.pk]) for r in feedback.appraisal_requests(appraisal) if r.pk in links]
+    done = {a.request.pk for a in arranged}
+    arranger = feedback.can_arrange(user, appraisal)
+    return [_row_data(r, arranger=arranger) for r in feedback.appraisal_requests(appraisal) if r.pk in done]
 
 
 class ResultCommentSerializer(serializers.Serializer):
@@ -395,10 +406,10 @@ class FeedbackDecideApi(APIView):
         body.is_valid(raise_exception=True)
         try:
             arranged = feedback.feedback_request_decide(user=request.user, request=row,
-                                                        approve=body.validated_data["approve"])
+                                                        approve=body.validated_data["approve"], http_request=request)
         except DjangoValidationError as exc:
             raise _drf_error(exc) from None
-        return Response(ArrangedSerializer(_arranged_data(row.appraisal, [arranged])[0]).data)
+        return Response(ArrangedSerializer(_arranged_data(request.user, row.appraisal, [arranged])[0]).data)
 
 
 # ------------------------------------------------------------------ customers
@@ -423,30 +434,52 @@ class LinkSubmittedSerializer(serializers.Serializer):
         ref_name = "FeedbackLinkSubmitted"
 
 
-def _gone(exc: DjangoValidationError) -> Response | None:
-    """410 for a link already used or expired; None for other refusals (bad answers)."""
+def _invalid(exc: DjangoValidationError) -> Response | None:
+    """404 for a link that cannot be used (unknown, used or expired alike); None for other refusals (bad answers)."""
     messages = exc.message_dict.get("__all__", []) if hasattr(exc, "error_dict") else exc.messages
-    for message in messages:
-        if message in (str(feedback.LINK_USED), str(feedback.LINK_EXPIRED)):
-            return Response({"detail": message}, status=status.HTTP_410_GONE)
+    if str(feedback.LINK_INVALID) in messages:
+        return Response({"detail": str(feedback.LINK_INVALID)}, status=status.HTTP_404_NOT_FOUND)
     return None
 
 
+def signed_in(request) -> bool:
+    """Whether the request comes from a staff account: a signed-in session, or credentials sent with it.
+
+    The token views authenticate nobody (a customer has no account), so the
+    session is read from Django's own request.
+    """
+    django_request = getattr(request, "_request", request)
+    user = getattr(django_request, "user", None)
+    return (
+        bool(user is not None and user.is_authenticated)
+        or "HTTP_AUTHORIZATION" in django_request.META
+        or getattr(django_request, "_force_auth_user", None) is not None  # APIClient.force_authenticate
+    )
+
+
 class FeedbackTokenApi(APIView):
-    """A customer's questionnaire behind their single-use link: no sign-in; throttled per client."""
+    """A customer's questionnaire behind their single-use link: no sign-in, and never from a staff account;
+    throttled per client."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "feedback_token"
 
-    @extend_schema(responses={200: LinkSerializer, 404: OpenApiResponse(description="Unknown link."), 410: GONE},
+    def initial(self, request, *args, **kwargs):
+        # Before DRF authenticates (with no authenticator it would set Django's user to anonymous) and before the
+        # link is looked up: a staff account learns nothing of it, not even whether it is valid.
+        if signed_in(request):
+            raise PermissionDenied(str(feedback.SIGNED_IN))
+        super().initial(request, *args, **kwargs)
+
+    @extend_schema(responses={200: LinkSerializer, 403: SIGNED_IN_REFUSED, 404: INVALID_LINK},
                    summary="The questionnaire of a customer's link.")
     def get(self, request, token: str):
         try:
             row = feedback.token_request(token)
         except DjangoValidationError as exc:
-            return _gone(exc) or Response({"detail": exc.messages[0]}, status=status.HTTP_410_GONE)
+            return _invalid(exc) or Response({"detail": str(feedback.LINK_INVALID)}, status=status.HTTP_404_NOT_FOUND)
         return Response(LinkSerializer({
             "appraisee_name": row.appraisal.person.name, "cycle_name": row.cycle.name,
             "expires_at": row.token_expires_at, "notice": _notice(row),
@@ -454,17 +487,16 @@ class FeedbackTokenApi(APIView):
         }).data)
 
     @extend_schema(request=AnswersInputSerializer,
-                   responses={200: LinkSubmittedSerializer, 400: REFUSED,
-                              404: OpenApiResponse(description="Unknown link."), 410: GONE},
+                   responses={200: LinkSubmittedSerializer, 400: REFUSED, 403: SIGNED_IN_REFUSED, 404: INVALID_LINK},
                    summary="Submit a customer's answers: once; every competency rated.")
     def post(self, request, token: str):
         answers, comment = _answers(request)
         try:
             feedback.feedback_token_submit(token=token, answers=answers, comment=comment)
         except DjangoValidationError as exc:
-            gone = _gone(exc)
-            if gone is not None:
-                return gone
+            invalid = _invalid(exc)
+            if invalid is not None:
+                return invalid
             raise _drf_error(exc) from None
         return Response(LinkSubmittedSerializer({"status": "submitted", "message": str(THANK_YOU)}).data)
 
@@ -494,7 +526,8 @@ class AppraisalFeedbackRequestsApi(APIView):
                    summary="The raters asked about the appraisee, by relationship then name.")
     def get(self, request, pk: int):
         appraisal = appraisal_get(request.user, pk)
-        rows = [_row_data(r) for r in feedback.appraisal_requests(appraisal)]
+        arranger = feedback.can_arrange(request.user, appraisal)
+        rows = [_row_data(r, arranger=arranger) for r in feedback.appraisal_requests(appraisal)]
         return Response(RaterRowSerializer(rows, many=True).data)
 
     @extend_schema(request=InputSerializer,
@@ -508,11 +541,11 @@ class AppraisalFeedbackRequestsApi(APIView):
         try:
             arranged = feedback.feedback_request_add(
                 user=request.user, appraisal=appraisal, relationship=data["relationship"], rater_code=data["rater"],
-                external_name=data["external_name"], external_email=data["external_email"],
+                external_name=data["external_name"], external_email=data["external_email"], http_request=request,
             )
         except DjangoValidationError as exc:
             raise _drf_error(exc) from None
-        return Response(ArrangedSerializer(_arranged_data(appraisal, [arranged])[0]).data,
+        return Response(ArrangedSerializer(_arranged_data(request.user, appraisal, [arranged])[0]).data,
                         status=status.HTTP_201_CREATED)
 
 
@@ -525,10 +558,41 @@ class AppraisalFeedbackApproveAllApi(APIView):
     def post(self, request, pk: int):
         appraisal = appraisal_get(request.user, pk)
         try:
-            done = feedback.feedback_requests_approve_all(user=request.user, appraisal=appraisal)
+            done = feedback.feedback_requests_approve_all(user=request.user, appraisal=appraisal, http_request=request)
         except DjangoValidationError as exc:
             raise _drf_error(exc) from None
-        return Response(ArrangedSerializer(_arranged_data(appraisal, done), many=True).data)
+        return Response(ArrangedSerializer(_arranged_data(request.user, appraisal, done), many=True).data)
+
+
+class AppraisalFeedbackLinkResendApi(APIView):
+    """Send a customer a new link (theirs was lost): by e-mail to their address only; the old link stops working."""
+
+    class InputSerializer(serializers.Serializer):
+        external_email = serializers.CharField(help_text="The customer's email address, as listed to arrangers.")
+
+        class Meta:
+            ref_name = "FeedbackLinkResendInput"
+
+    class OutputSerializer(serializers.Serializer):
+        detail = serializers.CharField()
+
+        class Meta:
+            ref_name = "FeedbackLinkResent"
+
+    @extend_schema(request=InputSerializer,
+                   responses={200: OutputSerializer, 400: REFUSED, 403: FORBIDDEN, 404: NOT_FOUND},
+                   summary="Send a customer their link again (a new one, by e-mail only).")
+    def post(self, request, pk: int):
+        appraisal = appraisal_get(request.user, pk)
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            row = feedback.feedback_link_resend(user=request.user, appraisal=appraisal,
+                                                email=body.validated_data["external_email"], http_request=request)
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        sent = feedback.LINK_SENT_AGAIN % {"name": row.external_name, "email": row.external_email}
+        return Response(self.OutputSerializer({"detail": str(sent)}).data)
 
 
 class AppraisalFeedbackResultsApi(APIView):

@@ -97,7 +97,7 @@ class RaterForm(forms.Form):
     external_name = forms.CharField(label=_("Customer's name"), required=False, max_length=200)
     external_email = forms.CharField(
         label=_("Customer's email"), required=False, max_length=254,
-        help_text=_("Optional: the customer receives their link by email; otherwise hand it over yourself."),
+        help_text=_("Required for a customer, outside the company: their personal link is sent there, and only there."),
         widget=forms.EmailInput,
     )
 

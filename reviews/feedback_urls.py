@@ -26,6 +26,8 @@ api_urlpatterns = [
          name="api-appraisal-feedback-requests"),
     path("appraisals/<int:pk>/feedback/approve-all/", apis.AppraisalFeedbackApproveAllApi.as_view(),
          name="api-appraisal-feedback-approve-all"),
+    path("appraisals/<int:pk>/feedback/customers/resend/", apis.AppraisalFeedbackLinkResendApi.as_view(),
+         name="api-appraisal-feedback-link-resend"),
     path("appraisals/<int:pk>/feedback/results/", apis.AppraisalFeedbackResultsApi.as_view(),
          name="api-appraisal-feedback-results"),
     path("cycles/<int:pk>/feedback-completion/", apis.CycleFeedbackCompletionApi.as_view(),

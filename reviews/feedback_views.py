@@ -6,7 +6,9 @@ reviews.questionnaires, which answer 404 for what the user may not see; the
 rules (who arranges, the window, the limits) are theirs. Anonymous raters are
 shown only through feedback.appraisal_requests (statuses masked) and
 feedback.feedback_results (means from the threshold up), never from the
-requests or responses themselves.
+requests or responses themselves. A customer's link is on no page and in no
+message: it goes to the customer by e-mail only, and its page refuses a
+signed-in session.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ DRAFT_SAVED = _("Your answers were saved as a draft.")
 SUBMITTED = _("Thank you: your feedback was submitted.")
 NOMINATED = _("%(name)s was nominated: the request waits for approval by a manager or HR.")
 ADDED = _("%(name)s was asked for feedback.")
-LINK_ONCE = _("Personal link for %(name)s, shown only this once (copy it now to hand it over): %(link)s")
+CUSTOMER_ASKED = _("%(name)s was asked for feedback: their personal link was sent to %(email)s, and only there.")
 APPROVED = _("The request to %(name)s was approved.")
 REJECTED = _("The request to %(name)s was rejected.")
 NOT_CHANGED = _("Nothing was changed.")
@@ -157,18 +159,24 @@ def feedback_answer_page(request: HttpRequest, pk: int) -> HttpResponse:
 # --------------------------------------------------------- customer's link
 
 
-def _token_gone(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    """A used or expired link: the message, nothing else (410)."""
-    return render(request, "reviews/feedback_token_gone.html", {"message": " ".join(exc.messages)}, status=410)
+def _token_gone(request: HttpRequest) -> HttpResponse:
+    """A link that cannot be used — unknown, used or expired, all alike: the message, nothing else (404)."""
+    return render(request, "reviews/feedback_token_gone.html", {"message": feedback.LINK_INVALID}, status=404)
 
 
 @never_cache
 def feedback_token_page(request: HttpRequest, token: str) -> HttpResponse:
-    """A customer answers through their link, without a login: once. Shows only the appraisee, cycle and questions."""
+    """A customer answers through their link, without a login: once. Shows only the appraisee, cycle and questions.
+
+    Never from a signed-in session: a staff account is refused before the link
+    is looked up, so it learns nothing of it (not even whether it is valid).
+    """
+    if request.user.is_authenticated:
+        return render(request, "reviews/feedback_token_signed_in.html", {"message": feedback.SIGNED_IN}, status=403)
     try:
         row = feedback.token_request(token)
-    except ValidationError as exc:
-        return _token_gone(request, exc)
+    except ValidationError:
+        return _token_gone(request)
     cycle = row.cycle
     form = FeedbackAnswerForm(request.POST if request.method == "POST" else None,
                               questionnaire=cycle.questionnaire or [])
@@ -179,7 +187,7 @@ def feedback_token_page(request: HttpRequest, token: str) -> HttpResponse:
                 feedback.feedback_token_submit(token=token, **form.service_kwargs())
             except ValidationError as exc:
                 if "__all__" in getattr(exc, "message_dict", {"__all__": None}):
-                    return _token_gone(request, exc)  # used or expired meanwhile
+                    return _token_gone(request)  # used or expired meanwhile
                 form.add_service_errors(exc)
             else:
                 ctx = {"appraisee_name": row.appraisal.person.name, "cycle_name": cycle.name}
@@ -224,30 +232,37 @@ def _feedback_page(request: HttpRequest, a: Appraisal, *, form: RaterForm | None
     return render(request, "reviews/feedback_appraisal.html", ctx, status=status)
 
 
-def _link_message(request: HttpRequest, arranged: feedback.Arranged) -> None:
-    if arranged.link:
-        messages.warning(request, LINK_ONCE % {"name": arranged.request.rater_name, "link": arranged.link})
-
-
 @login_required
 def appraisal_feedback_page(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: raters and results. POST action=add: nominate (the appraisee) or add (an arranger) a rater;
-    action=approve_all: approve every request awaiting approval."""
+    action=approve_all: approve every request awaiting approval; action=resend: send a customer a new link
+    (by e-mail to them only)."""
     a = appraisal_get(request.user, pk)
     if request.method != "POST":
         return _feedback_page(request, a)
     action = request.POST.get("action")
     if action == "approve_all":
         try:
-            done = feedback.feedback_requests_approve_all(user=request.user, appraisal=a)
+            done = feedback.feedback_requests_approve_all(user=request.user, appraisal=a, http_request=request)
         except ValidationError as exc:
             for message in exc.messages:
                 messages.error(request, message)
         else:
             messages.success(request, ngettext("%(n)s request approved.", "%(n)s requests approved.", len(done))
                              % {"n": len(done)})
-            for arranged in done:
-                _link_message(request, arranged)
+        return redirect("appraisal-feedback", pk=a.pk)
+    if action == "resend":
+        try:
+            row = feedback.feedback_link_resend(user=request.user, appraisal=a,
+                                                email=request.POST.get("external_email", ""), http_request=request)
+        except PermissionDenied:
+            raise Http404 from None  # the appraisee sees the raters, and arranges nothing
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, feedback.LINK_SENT_AGAIN % {"name": row.external_name,
+                                                                  "email": row.external_email})
         return redirect("appraisal-feedback", pk=a.pk)
     if action != "add":
         return HttpResponseBadRequest()
@@ -255,13 +270,16 @@ def appraisal_feedback_page(request: HttpRequest, pk: int) -> HttpResponse:
     form = RaterForm(request.POST, arranger=arranger)
     if form.is_valid():
         try:
-            arranged = feedback.feedback_request_add(user=request.user, appraisal=a, **form.service_kwargs())
+            arranged = feedback.feedback_request_add(user=request.user, appraisal=a, http_request=request,
+                                                     **form.service_kwargs())
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
-            name = arranged.request.rater_name
-            messages.success(request, (ADDED if arranger else NOMINATED) % {"name": name})
-            _link_message(request, arranged)
+            row = arranged.request
+            if arranger and row.relationship == R.CUSTOMER:
+                messages.success(request, CUSTOMER_ASKED % {"name": row.rater_name, "email": row.external_email})
+            else:
+                messages.success(request, (ADDED if arranger else NOMINATED) % {"name": row.rater_name})
             return redirect("appraisal-feedback", pk=a.pk)
     messages.error(request, NOT_SAVED)
     return _feedback_page(request, a, form=form, status=400)
@@ -276,7 +294,8 @@ def feedback_decide_page(request: HttpRequest, pk: int) -> HttpResponse:
     if action not in ("approve", "reject"):
         return HttpResponseBadRequest()
     try:
-        arranged = feedback.feedback_request_decide(user=request.user, request=row, approve=action == "approve")
+        feedback.feedback_request_decide(user=request.user, request=row, approve=action == "approve",
+                                         http_request=request)
     except PermissionDenied:
         raise Http404 from None  # the appraisee (or a viewer) may see the request, not decide it
     except ValidationError as exc:
@@ -286,7 +305,6 @@ def feedback_decide_page(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         name = row.rater_name
         messages.success(request, (APPROVED if action == "approve" else REJECTED) % {"name": name})
-        _link_message(request, arranged)
     return redirect("appraisal-feedback", pk=row.appraisal_id)
 
 

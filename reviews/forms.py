@@ -18,8 +18,8 @@ from scorecard.models import Measure, OrgUnit
 from scorecard.periods import quarter_of
 
 from .closing import CLOSE_EARLY_NEEDS_REASON
-from .models import FeedbackTemplate, ReviewCycle, default_scale
-from .services import DEADLINES
+from .models import ANONYMITY_FLOOR, FeedbackTemplate, ReviewCycle, default_scale
+from .services import ANONYMITY_TOO_LOW, DEADLINES
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 WEIGHT_WIDGET = forms.NumberInput(attrs={"step": "any", "min": "0", "data-weight": ""})
@@ -62,7 +62,9 @@ class CycleForm(forms.Form):
         help_text=_("e.g. a fatal error (above 0) caps the grade at D, whatever the other scores."),
     )
     anonymity_threshold = forms.IntegerField(
-        label=_("Minimum answers shown per feedback group"), min_value=1, initial=3,
+        label=_("Minimum answers shown per feedback group"), min_value=ANONYMITY_FLOOR, initial=ANONYMITY_FLOOR,
+        error_messages={"min_value": ANONYMITY_TOO_LOW},
+        help_text=_("At least 3: peers, subordinates and customers are shown only as a group of this many answers."),
     )
     max_requests_per_rater = forms.IntegerField(label=_("Most feedback requests per rater"), min_value=1, initial=8)
     feedback_template = forms.ModelChoiceField(

@@ -3,6 +3,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -27,6 +28,11 @@ def default_scale() -> list[dict]:
         {"grade": "E", "label": "待改进 Needs improvement", "min": 0, "max": 60,
          "description": "未达目标，需制定改进计划 · Below the objectives: an improvement plan is needed."},
     ]
+
+
+# The fewest answers an anonymous group (peers, subordinates, customers) needs to be shown, whatever a cycle
+# says: with 2, either rater reads the other's answers by difference; with 1, the answer is the person's.
+ANONYMITY_FLOOR = 3
 
 
 class ReviewCycle(models.Model):
@@ -64,7 +70,9 @@ class ReviewCycle(models.Model):
     gate_rule = models.JSONField(_("gate rule"), default=dict, blank=True)
     # Calibration guideline: the most a grade may hold of a unit, in %, e.g. {"A": 10}.
     guideline = models.JSONField(_("calibration guideline"), default=dict, blank=True)
-    anonymity_threshold = models.PositiveSmallIntegerField(_("minimum answers shown per group"), default=3)
+    anonymity_threshold = models.PositiveSmallIntegerField(
+        _("minimum answers shown per group"), default=ANONYMITY_FLOOR, validators=[MinValueValidator(ANONYMITY_FLOOR)],
+    )
     max_requests_per_rater = models.PositiveSmallIntegerField(_("most feedback requests per rater"), default=8)
     # The 360 questionnaire: the template HR chose (None: the default one), and
     # its competencies frozen at launch ([{"code", "name", "name_zh",
@@ -98,6 +106,7 @@ class ReviewCycle(models.Model):
         verbose_name_plural = _("review cycles")
         constraints = [
             models.CheckConstraint(condition=Q(period_start__lte=models.F("period_end")), name="cycle_period_ordered"),
+            models.CheckConstraint(condition=Q(anonymity_threshold__gte=ANONYMITY_FLOOR), name="cycle_anonymity_floor"),
         ]
 
     def __str__(self):

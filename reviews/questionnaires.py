@@ -16,6 +16,8 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
+from scorecard.access import scope_for
+
 from .models import Competency, FeedbackTemplate, FeedbackTemplateItem
 from .services import can_manage_cycles
 
@@ -28,7 +30,7 @@ DEFAULT_MUST_BE_ACTIVE = _("The default questionnaire must be in use.")
 
 def questionnaires_visible(user) -> QuerySet[FeedbackTemplate]:
     """Everyone signed in may read the questionnaires (they are what raters answer); 1 query with their items."""
-    if not user.is_authenticated:
+    if not scope_for(user).signed_in:
         return FeedbackTemplate.objects.none()
     return FeedbackTemplate.objects.prefetch_related("items__competency")
 

@@ -1,9 +1,9 @@
 """Read use cases of review cycles: who sees which cycle and appraisal, and a cycle's completion.
 
-Visibility follows the core rule (scorecard.selectors): an agent sees their
-own appraisal; a manager sees the appraisals of their unit's subtree (and
-their own); HR, directors and superusers see all. A cycle is visible to whom
-sees one of its appraisals; HR and directors see every cycle, drafts too.
+Visibility is reviews.access (the core's scope applied to appraisals): an agent
+sees their own appraisal; a manager sees the appraisals of their unit's subtree
+(and their own); HR, directors and superusers see all. A cycle is visible to
+whom sees one of its appraisals; HR and directors see every cycle, drafts too.
 """
 
 from __future__ import annotations
@@ -15,35 +15,12 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from scorecard.models import Kpi, Measure, Person
+from scorecard.models import Kpi, Measure
 
+from .access import appraisals_visible, cycles_visible  # noqa: F401 (also selectors.appraisals_visible, ...)
 from .models import Appraisal, FeedbackRequest, ReviewCycle
 
 P = Appraisal.Part
-
-
-def appraisals_visible(user) -> QuerySet[Appraisal]:
-    qs = Appraisal.objects.all()
-    if not user.is_authenticated:
-        return qs.none()
-    if user.sees_whole_center:
-        return qs
-    if user.role == Person.Role.MANAGER and user.unit_id:
-        path = user.unit.path
-        return qs.filter(
-            Q(person_id=user.pk) | Q(manager_id=user.pk) | Q(unit__path__startswith=path)
-            | Q(person__unit__path__startswith=path)
-        )
-    return qs.filter(person_id=user.pk)
-
-
-def cycles_visible(user) -> QuerySet[ReviewCycle]:
-    qs = ReviewCycle.objects.all()
-    if not user.is_authenticated:
-        return qs.none()
-    if user.sees_whole_center:
-        return qs
-    return qs.filter(pk__in=appraisals_visible(user).values("cycle_id"))
 
 
 def cycle_get(user, pk: int) -> ReviewCycle:

@@ -17,14 +17,15 @@ from collections.abc import Iterable, Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from scorecard.models import Measure, OrgUnit, Person
+from scorecard.access import subtrees_q
+from scorecard.audit import audit_record
+from scorecard.models import AuditEvent, Measure, OrgUnit, Person
 
 from .feedback import default_template, questionnaire_for, suggestions_build
-from .models import Appraisal, FeedbackRequest, ObjectiveRating, ReviewCycle
+from .models import ANONYMITY_FLOOR, Appraisal, FeedbackRequest, ObjectiveRating, ReviewCycle
 from .snapshot import snapshot_for, snapshot_inputs, snapshot_library
 
 Phase = ReviewCycle.Phase
@@ -59,6 +60,9 @@ GUIDELINE_SHAPE = _("The guideline gives, per grade, the most a unit may hold of
 GUIDELINE_UNKNOWN_GRADE = _("“%(grade)s” is not a grade of the scale.")
 GUIDELINE_RANGE = _("Grade “%(grade)s”: give a percentage from 0 to 100.")
 THRESHOLD_RANGE = _("Give a whole number of at least 1.")
+ANONYMITY_TOO_LOW = _(
+    "At least %(limit_value)s: with fewer answers in a group, an answer can be traced back to who gave it."
+)
 TEMPLATE_NOT_IN_USE = _("This questionnaire is not in use.")
 NOT_DRAFT_FROZEN = _("The cycle was launched: its %(field)s can no longer change; only deadlines may move, and only later.")
 DEADLINE_EARLIER = _("After launch a deadline may only move later (now %(due)s).")
@@ -261,6 +265,8 @@ def _validate(values: dict) -> dict:
         number = _number(values.get(name))
         if number is None or number < 1 or number != int(number) or number > 32767:
             errors[name] = [str(THRESHOLD_RANGE)]
+        elif name == "anonymity_threshold" and number < ANONYMITY_FLOOR:
+            errors[name] = [str(ANONYMITY_TOO_LOW % {"limit_value": ANONYMITY_FLOOR})]
         else:
             clean[name] = int(number)
     template = values.get("feedback_template")
@@ -356,11 +362,8 @@ def cycle_participants(cycle: ReviewCycle):
     paths = list(cycle.units.values_list("path", flat=True))
     if not paths:
         return Person.objects.none()
-    in_units = Q()
-    for path in paths:
-        in_units |= Q(unit__path__startswith=path)
     return (
-        Person.objects.filter(in_units, is_active=True, role__in=PARTICIPANT_ROLES)
+        Person.objects.filter(subtrees_q(paths, "unit__"), is_active=True, role__in=PARTICIPANT_ROLES)
         .exclude(pk__in=Appraisal.objects.filter(cycle=cycle).values("person_id"))
         .only("pk", "employee_code", "name", "unit_id", "manager_id", "role")
         .order_by("employee_code")
@@ -410,4 +413,5 @@ def cycle_launch(*, user, cycle: ReviewCycle) -> int:
     row.launched_at = now
     row.save(update_fields=["phase", "launched_at", "questionnaire"])
     cycle.phase, cycle.launched_at, cycle.questionnaire = row.phase, row.launched_at, row.questionnaire
+    audit_record(AuditEvent.Action.CYCLE_LAUNCHED, actor=user, target=row, details={"appraisals": len(appraisals)})
     return len(appraisals)

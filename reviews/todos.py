@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from scorecard.access import scope_for
 from scorecard.todos import SHOWN_ITEMS, Todo, TodoItem
 
 from . import appraisals
@@ -80,7 +81,7 @@ def reviews_todos(user) -> list[Todo]:
             "rater": r.rater.name if r.rater_id else r.get_relationship_display(), "person": r.appraisal.person.name},
             reverse("appraisal-feedback", args=[r.appraisal_id])) for r in rows],
     ))
-    if user.sees_whole_center:
+    if scope_for(user).is_all:
         cycles = list(ReviewCycle.objects.filter(phase__in=(Phase.DRAFT, *PHASE_DUE)).order_by("period_start", "pk"))
         under_way = [c for c in cycles if c.phase in PHASE_DUE]
         todos.append(Todo(

@@ -20,6 +20,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from scorecard import outbox
+from scorecard.access import scope_for
+
 from . import closing, feedback, selectors, services
 from .closing import user_can_close
 from .exports import can_export
@@ -32,6 +35,10 @@ NOT_SAVED = _("Nothing was saved: please correct the fields marked below.")
 NOT_LAUNCHED = _("The cycle was not launched.")
 REMIND_STARTED = _("Sending %(reminders)s reminders in %(emails)s e-mails to the late ones: the result shows below.")
 REMIND_REFUSED = _("No reminders were sent.")
+REMIND_QUEUED = _(
+    "%(reminders)s reminders in %(emails)s e-mails are recorded: the job system cannot be reached just now, "
+    "so they will be sent by themselves when it is back."
+)
 
 Phase = ReviewCycle.Phase
 
@@ -56,12 +63,13 @@ def _phases(cycle: ReviewCycle) -> list[dict]:
 def cycle_list_page(request: HttpRequest) -> HttpResponse:
     """The cycles the user may see, newest period first, with how many appraisals they see in each (1 query)."""
     user = request.user
+    sees_all = scope_for(user).is_all
     visible = selectors.appraisals_visible(user)
     cycles = selectors.cycles_visible(user)
-    if user.sees_whole_center:
+    if sees_all:
         cycles = cycles.annotate(n_appraisals=Count("appraisals"))
     cycles = list(cycles.order_by("-period_start", "name"))
-    if not user.sees_whole_center:
+    if not sees_all:
         counts = dict(
             visible.filter(cycle__in=[c.pk for c in cycles]).order_by().values_list("cycle_id")
             .annotate(n=Count("id")).values_list("cycle_id", "n")
@@ -123,7 +131,7 @@ def cycle_detail_page(request: HttpRequest, pk: int) -> HttpResponse:
     cycle = selectors.cycle_get(user, pk)
     can_manage = services.can_manage_cycles(user)
     # Agents see the settings and their own appraisal; progress is for who sees several.
-    shows_progress = user.sees_whole_center or user.role == user.Role.MANAGER
+    shows_progress = scope_for(user).sees_units
     completion = feedback_completion = feedback_total = None
     if shows_progress and cycle.phase != Phase.DRAFT:
         completion = selectors.cycle_completion(cycle, selectors.appraisals_visible(user))
@@ -186,13 +194,18 @@ def cycle_remind_late_page(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         return redirect(back)
     try:
-        run = closing.late_reminders_start(user=request.user, cycle=cycle)
+        with outbox.watch() as dispatch:
+            run = closing.late_reminders_start(user=request.user, cycle=cycle)
     except ValidationError as exc:
         messages.error(request, REMIND_REFUSED)
         for message in exc.messages:
             messages.error(request, message)
     else:
-        messages.success(request, REMIND_STARTED % {"reminders": run.planned_reminders, "emails": run.planned_emails})
+        counts = {"reminders": run.planned_reminders, "emails": run.planned_emails}
+        if dispatch.queued:
+            messages.warning(request, REMIND_QUEUED % counts)
+        else:
+            messages.success(request, REMIND_STARTED % counts)
     return redirect(back)
 
 

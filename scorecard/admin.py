@@ -18,7 +18,10 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
-from .models import ImportJob, Kpi, KpiTerm, Measure, Measurement, OrgUnit, Person, Perspective
+from .access import ScopedAdminMixin
+from .models import (
+    AuditEvent, ImportJob, Kpi, KpiTerm, Measure, Measurement, OrgUnit, OutboxMessage, Person, Perspective,
+)
 
 MANAGER_CYCLE = _("This person would be their own manager (a cycle of managers).")
 KPI_EDIT_HINT = _(
@@ -31,7 +34,8 @@ KPI_EDIT_HINT = _(
 
 
 @admin.register(OrgUnit)
-class OrgUnitAdmin(admin.ModelAdmin):
+class OrgUnitAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope_unit = ""
     list_display = ["code", "name", "parent", "depth"]
     list_select_related = ["parent"]
     search_fields = ["code", "name"]
@@ -64,7 +68,8 @@ class PersonChangeForm(UserChangeForm):
 
 
 @admin.register(Person)
-class PersonAdmin(UserAdmin):
+class PersonAdmin(ScopedAdminMixin, UserAdmin):
+    scope_person = ""
     form = PersonChangeForm
     add_form = PersonCreationForm
     list_display = ["employee_code", "name", "role", "unit", "manager", "is_active", "is_staff"]
@@ -109,8 +114,12 @@ class PerspectiveAdmin(SimpleHistoryAdmin):
 
 @admin.register(Measure)
 class MeasureAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "name_zh", "created_at"]
+    """Measures with their kind and maximum per row (blank on save: the kind's default; Measure.clean bounds it)."""
+
+    list_display = ["code", "name", "name_zh", "kind", "max_value", "created_at"]
+    list_filter = ["kind"]
     search_fields = ["code", "name", "name_zh"]
+    fields = ["code", "name", "name_zh", "description", "description_zh", "kind", "max_value", "created_at"]
 
     def get_readonly_fields(self, request, obj=None):
         # The code is the column name in measurement files.
@@ -219,7 +228,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Measurement)
-class MeasurementAdmin(ReadOnlyAdmin):
+class MeasurementAdmin(ScopedAdminMixin, ReadOnlyAdmin):
+    scope_unit, scope_person = "unit", "person"
     list_display = ["date", "measure", "person", "unit", "value"]
     list_select_related = ["measure", "person", "unit"]
     list_filter = ["measure", ("date", admin.DateFieldListFilter)]
@@ -232,8 +242,45 @@ class MeasurementAdmin(ReadOnlyAdmin):
 
 @admin.register(ImportJob)
 class ImportJobAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "kind", "filename", "status", "created_by", "rows", "values", "error_count"]
+    list_display = ["created_at", "kind", "filename", "status", "created_by", "rows", "values", "created", "updated",
+                    "error_count"]
     list_select_related = ["created_by"]
     list_filter = ["kind", "status"]
     search_fields = ["filename", "created_by__employee_code"]
     date_hierarchy = "created_at"
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    """The audit log (issue 11): read-only, as everywhere; rows are only added by scorecard.audit."""
+
+    list_display = ["at", "actor_label", "action", "target_label", "ip"]
+    list_filter = ["action", ("at", admin.DateFieldListFilter)]
+    search_fields = ["actor_label", "target_label"]
+    date_hierarchy = "at"
+    fields = ["at", "actor", "actor_label", "action", "target_type", "target_id", "target_label", "details", "ip"]
+    readonly_fields = fields
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    """Work waiting for the job system (scorecard.outbox): which task, since when, and why it is still here.
+
+    The arguments are not shown: an e-mail's body may hold a customer's 360 link, which no staff account sees.
+    """
+
+    list_display = ["created_at", "task", "attempts", "last_attempt_at", "last_error"]
+    list_filter = ["task"]
+    fields = ["created_at", "task", "attempts", "last_attempt_at", "claimed_until", "last_error"]
+    readonly_fields = fields
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("args", "kwargs")
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # Django allows any lookup on a local field from the query string: `?args__icontains=` would tell
+        # whether a waiting e-mail holds a given text.
+        if lookup.split("__")[0] in ("args", "kwargs"):
+            return False
+        return super().lookup_allowed(lookup, value, request)

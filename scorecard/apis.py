@@ -10,21 +10,25 @@ importing files) answer 403.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext_lazy
+from django.urls import reverse
+from django.utils.translation import get_language, gettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import APIException
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import imports, services
-from .models import Kpi, Measure, OrgUnit, Person, Perspective
+from . import outbox, services, uploads
+from .import_jobs import import_job_create
+from .models import ImportJob, Kpi, Measure, OrgUnit, Person, Perspective
 from .periods import parse_range
 from .selectors import (
     LEVEL_AGENTS,
@@ -42,7 +46,6 @@ from .selectors import (
 NOT_A_LIBRARY_EDITOR = gettext_lazy("Only directors may change the KPI library.")
 NOT_AN_IMPORTER = gettext_lazy("Only HR, directors and administrators may import data.")
 NO_FILE = gettext_lazy("Send the CSV file as the multipart field “file”, or as a text/csv request body.")
-NOTHING_SAVED = gettext_lazy("The file was refused: nothing from it was saved.")
 NO_WEIGHTS = gettext_lazy("Give perspective weights, KPI weights, or both.")
 UNKNOWN_SORT = gettext_lazy("“%(sort)s” is neither “overall”, a perspective code nor a KPI code.")
 
@@ -295,7 +298,7 @@ class RankingApi(APIView):
 
 
 class OrgUnitOutputSerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = OrgUnit
@@ -330,8 +333,8 @@ class OrgUnitDetailApi(RetrieveAPIView):
 
 
 class PersonOutputSerializer(serializers.ModelSerializer):
-    unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    manager = serializers.SlugRelatedField(slug_field="employee_code", read_only=True)
+    unit = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    manager = serializers.SlugRelatedField(slug_field="employee_code", read_only=True, allow_null=True)
 
     class Meta:
         model = Person
@@ -390,6 +393,11 @@ class MeasureListApi(ListAPIView):
         name_zh = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
         description = serializers.CharField(required=False, allow_blank=True, default="")
         description_zh = serializers.CharField(required=False, allow_blank=True, default="")
+        kind = serializers.ChoiceField(choices=Measure.Kind.choices, default=Measure.Kind.COUNT)
+        max_value = serializers.FloatField(
+            required=False, allow_null=True, default=None,
+            help_text="The largest plausible value of one row; null: the kind's default.",
+        )
 
         class Meta:
             ref_name = "MeasureCreate"
@@ -397,7 +405,7 @@ class MeasureListApi(ListAPIView):
     class OutputSerializer(serializers.ModelSerializer):
         class Meta:
             model = Measure
-            fields = ["code", "name", "name_zh", "description", "description_zh"]
+            fields = ["code", "name", "name_zh", "description", "description_zh", "kind", "max_value"]
             ref_name = "Measure"
 
     serializer_class = OutputSerializer
@@ -413,6 +421,43 @@ class MeasureListApi(ListAPIView):
         except DjangoValidationError as exc:
             raise _drf_error(exc) from None
         return Response(self.OutputSerializer(measure).data, status=status.HTTP_201_CREATED)
+
+
+class MeasureDetailApi(RetrieveAPIView):
+    """One measure; directors may change its names, kind and maximum per row (PATCH; the code is fixed)."""
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200, required=False)
+        name_zh = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        description = serializers.CharField(required=False, allow_blank=True)
+        description_zh = serializers.CharField(required=False, allow_blank=True)
+        kind = serializers.ChoiceField(choices=Measure.Kind.choices, required=False)
+        max_value = serializers.FloatField(required=False, allow_null=True,
+                                           help_text="null: the kind's default.")
+
+        class Meta:
+            ref_name = "MeasureUpdate"
+
+    serializer_class = MeasureListApi.OutputSerializer
+    permission_classes = [IsAuthenticated, CanEditLibraryOrReadOnly]
+    queryset = Measure.objects.all()
+    lookup_field = "code"
+
+    @extend_schema(request=InputSerializer, responses={200: MeasureListApi.OutputSerializer})
+    def patch(self, request, code: str):
+        measure = self.get_object()
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        fields = {f: getattr(measure, f) for f in ("name", "name_zh", "description", "description_zh", "kind")}
+        fields["max_value"] = measure.max_value
+        if "kind" in serializer.validated_data and "max_value" not in serializer.validated_data:
+            fields["max_value"] = None  # a new kind without a maximum: the new kind's default
+        fields.update(serializer.validated_data)
+        try:
+            measure = services.measure_update(user=request.user, measure=measure, **fields)
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        return Response(self.serializer_class(measure).data)
 
 
 class KpiOutputSerializer(serializers.ModelSerializer):
@@ -571,76 +616,162 @@ class WeightsApi(APIView):
 
 
 # ------------------------------------------------------------------- imports
+# A file sent to an import API becomes an ImportJob, loaded by a Celery worker exactly like a web
+# upload: the request only stores the file (streamed to disk) and answers 202 with the job's address.
+
+
+class UploadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "upload_too_large"
+
+    def __init__(self):
+        super().__init__(uploads.too_large_message())
 
 
 class CsvParser(BaseParser):
-    """Hand a text/csv body over as bytes; the imports decode it (UTF-8, BOM accepted)."""
+    """Stream a text/csv body to a temporary file on disk, refusing it past IMPORT_MAX_UPLOAD_MB."""
 
     media_type = "text/csv"
+    CHUNK = 256 * 1024
 
     def parse(self, stream, media_type=None, parser_context=None):
-        return stream.read() if stream is not None else b""
+        upload = TemporaryUploadedFile("upload.csv", self.media_type, 0, "utf-8")
+        limit, size = uploads.upload_limit_bytes(), 0
+        while stream is not None and (chunk := stream.read(self.CHUNK)):
+            size += len(chunk)
+            if size > limit:
+                upload.close()
+                raise UploadTooLarge()
+            upload.write(chunk)
+        upload.size = size
+        upload.seek(0)
+        return upload
 
 
-_import_error_serializer = inline_serializer(
-    name="ImportErrors",
-    fields={
-        "detail": serializers.CharField(),
-        "errors": inline_serializer(
-            name="ImportLineError",
-            fields={"line": serializers.IntegerField(), "column": serializers.CharField(),
-                    "message": serializers.CharField()},
-            many=True,
-        ),
-        "error_count": serializers.IntegerField(),
-    },
+_line_error_serializer = inline_serializer(
+    name="ImportLineError",
+    fields={"line": serializers.IntegerField(), "column": serializers.CharField(), "message": serializers.CharField()},
+    many=True,
 )
+_detail_serializer = inline_serializer(name="ImportTooLarge", fields={"detail": serializers.CharField()})
+
+
+class ImportJobOutputSerializer(serializers.ModelSerializer):
+    """An import job: its state and what it wrote (lines read; values, or units or people, created and updated).
+
+    A refused file lists its problems with line and column (at most a few
+    hundred; `error_count` counts them all) and saved nothing.
+    """
+
+    url = serializers.SerializerMethodField()
+    created_by = serializers.SlugRelatedField(slug_field="employee_code", read_only=True)
+    errors = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id", "url", "kind", "status", "filename", "created_by", "created_at", "started_at", "finished_at",
+            "rows", "values", "created", "updated", "error_count", "errors",
+        ]
+        ref_name = "ImportJob"
+
+    def get_url(self, job) -> str:
+        url = reverse("api-import-detail", args=[job.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+    @extend_schema_field(_line_error_serializer)
+    def get_errors(self, job) -> list:
+        return job.errors
 
 
 class ImportApi(APIView):
-    """Load a CSV file synchronously through scorecard.imports (HR, directors, superusers)."""
+    """Queue a CSV file for import (HR, directors, superusers): 202 and the job's address.
 
-    class OutputSerializer(serializers.Serializer):
-        rows = serializers.IntegerField()
-        values = serializers.IntegerField()
-        created = serializers.IntegerField()
-        updated = serializers.IntegerField()
+    The file goes as the multipart field `file` or as a text/csv body, at
+    most IMPORT_MAX_UPLOAD_MB (413 beyond). A worker loads it, as it does a
+    file uploaded on the page; follow the job at the address given (the
+    Location header and `url`): its status, its counters, and the problems of
+    a refused file with their lines and columns.
+    """
+
+    class AcceptedSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        status = serializers.CharField()
+        url = serializers.URLField()
+        detail = serializers.CharField(required=False, help_text="Only when the job system cannot be reached.")
 
         class Meta:
-            ref_name = "ImportResult"
+            ref_name = "ImportAccepted"
 
     permission_classes = [IsAuthenticated, CanImportData]
     parser_classes = [MultiPartParser, FormParser, CsvParser]
-    importer = None  # set by subclasses
+    kind = None  # set by subclasses: an ImportJob.Kind
 
     @extend_schema(
         request={
             "multipart/form-data": inline_serializer(name="CsvUpload", fields={"file": serializers.FileField()}),
             "text/csv": OpenApiTypes.STR,
         },
-        responses={200: OutputSerializer, 400: _import_error_serializer},
+        responses={202: AcceptedSerializer, 400: OpenApiTypes.OBJECT, 413: _detail_serializer},
     )
     def post(self, request):
-        source = request.data if isinstance(request.data, bytes) else request.FILES.get("file")
+        if uploads.declares_too_much(request):
+            raise UploadTooLarge()  # before the body is read (in a deployment UploadLimitMiddleware answers first)
+        data = request.data
+        source = data if isinstance(data, UploadedFile) else request.FILES.get("file")
         if not source:
             raise serializers.ValidationError({"file": [str(NO_FILE)]})
+        if source.size > uploads.upload_limit_bytes():
+            raise UploadTooLarge()
+        if data is source:  # a text/csv body: name the stored file after what it holds
+            source.name = f"{self.kind}.csv"
         try:
-            result = type(self).importer(source)
-        except imports.ImportFailed as exc:
-            return Response(
-                {"detail": str(NOTHING_SAVED), "errors": [e.as_dict() for e in exc.errors], "error_count": exc.total},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        return Response(self.OutputSerializer(result).data)
+            with outbox.watch() as dispatch:
+                job = import_job_create(user=request.user, kind=self.kind, uploaded_file=source, language=get_language())
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from None
+        finally:
+            if data is source:
+                source.close()  # the storage moved its temporary file (a multipart file, Django closes)
+        url = ImportJobOutputSerializer(context={"request": request}).get_url(job)
+        accepted = {"id": job.pk, "status": job.status, "url": url}
+        if dispatch.queued:
+            accepted["detail"] = str(outbox.QUEUED)
+        return Response(accepted, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
 
 
 class OrgUnitImportApi(ImportApi):
-    importer = staticmethod(imports.import_org)
+    kind = ImportJob.Kind.ORG
 
 
 class PersonImportApi(ImportApi):
-    importer = staticmethod(imports.import_people)
+    kind = ImportJob.Kind.PEOPLE
 
 
 class MeasurementImportApi(ImportApi):
-    importer = staticmethod(imports.import_measurements)
+    kind = ImportJob.Kind.MEASUREMENTS
+
+
+class _ImportJobAccess:
+    """Import jobs are for those who may import; anyone else gets 404, as on the pages."""
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator has no signed-in user
+            return ImportJob.objects.none()
+        if not self.request.user.can_import_data:
+            raise Http404
+        return ImportJob.objects.select_related("created_by").order_by("-created_at", "-pk")
+
+
+class ImportJobListApi(_ImportJobAccess, ListAPIView):
+    """The import jobs, latest first. Queries: the count, and the page with its uploaders (2)."""
+
+    serializer_class = ImportJobOutputSerializer
+
+
+class ImportJobDetailApi(_ImportJobAccess, RetrieveAPIView):
+    """One import job: its status, counters, and the problems of a refused file."""
+
+    serializer_class = ImportJobOutputSerializer
+    lookup_url_kwarg = "job_id"

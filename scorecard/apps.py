@@ -14,6 +14,9 @@ class ScorecardConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from .models import CacheVersion, Kpi, KpiTerm, Measure, OrgUnit, Person, Perspective
+        from .security import connect_receivers
+
+        connect_receivers()  # the audit of sign-ins, password and role changes (issue 11)
 
         def library_changed(sender, **kwargs):
             CacheVersion.bump("library")

@@ -24,6 +24,14 @@ def client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def current_request():
+    """The request this thread is answering, if any (simple_history's middleware keeps it): services
+    called from a page or the API record its address without being handed the request."""
+    from simple_history.models import HistoricalRecords
+
+    return getattr(HistoricalRecords.context, "request", None)
+
+
 def audit_record(action: str, *, actor=None, target: models.Model | None = None, details: dict | None = None,
                  request=None, actor_label: str = "") -> AuditEvent:
     """Record that `actor` did `action` (an AuditEvent.Action) to `target`, with `details` (JSON-able)."""
@@ -39,5 +47,5 @@ def audit_record(action: str, *, actor=None, target: models.Model | None = None,
         target_id=str(target.pk) if target is not None else "",
         target_label=_label(target),
         details=details or {},
-        ip=client_ip(request),
+        ip=client_ip(request if request is not None else current_request()),
     )

@@ -1,3 +1,4 @@
+from .access import scope_for
 from .selectors import home_subject_code
 
 
@@ -10,5 +11,5 @@ def navigation(request):
         "nav_home_code": home_subject_code(user),
         "nav_can_import": user.can_import_data,
         "nav_can_edit_library": user.can_edit_library,
-        "nav_sees_units": user.sees_whole_center or user.role == "manager",
+        "nav_sees_units": scope_for(user).sees_units,
     }

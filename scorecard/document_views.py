@@ -8,8 +8,10 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy, pgettext
 
 from . import selectors
+from .audit import audit_record
 from .documents import scorecard_report_filename, scorecard_report_pdf
 from .forms import RangeForm
+from .models import AuditEvent
 from .pdf import document_language, pdf_response
 
 REPORT_BAD_RANGE = gettext_lazy("No report was made: the period is not valid.")
@@ -38,4 +40,8 @@ def scorecard_pdf_view(request: HttpRequest, code: str) -> HttpResponse:
             return HttpResponseBadRequest(_range_errors(form), content_type="text/plain; charset=utf-8")
     start, end = form.cleaned_data["range"]
     data = scorecard_report_pdf(subject, start, end, language=language, user=request.user)
-    return pdf_response(data, scorecard_report_filename(subject, start, end))
+    filename = scorecard_report_filename(subject, start, end)
+    if subject.obj != request.user:  # a unit's or another person's figures leave the system
+        audit_record(AuditEvent.Action.EXPORT_DOWNLOADED, actor=request.user, target=subject.obj, request=request,
+                     details={"document": "scorecard_pdf", "file": filename})
+    return pdf_response(data, filename)

@@ -19,6 +19,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from . import selectors
+from .access import scope_for
 from .calculations import KpiResult
 from .charts import trend_svg
 from .pdf import document_html, html_to_pdf, svg_data_uri
@@ -64,8 +65,7 @@ def _ranking(unit, start: dt.date, end: dt.date) -> dict:
 
 def scorecard_report_context(subject: selectors.Subject, start: dt.date, end: dt.date, *, user) -> dict:
     """Everything the report shows, in the active language (KPI names and chart labels are resolved here)."""
-    visible = (selectors.unit_visible if subject.is_unit else selectors.person_visible)(user, subject.obj)
-    if not visible:
+    if not scope_for(user).sees_owner(subject.obj):
         raise Http404
     library = selectors.library_load()
     result = selectors.scorecard_for_subject(subject, start, end, library=library)

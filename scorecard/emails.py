@@ -10,6 +10,8 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from . import outbox
+
 
 def site_url() -> str:
     """The configured site address, without a trailing slash: what every e-mail link starts with."""
@@ -34,9 +36,26 @@ def _with_absolute_links(ctx: dict) -> dict:
 
 
 def email_send(name: str, ctx: dict, recipients: list[str], *, language: str | None = None) -> None:
-    """Render templates/emails/<name>-{subject,body}.txt in `language` and send them."""
+    """Render templates/emails/<name>-{subject,body}.txt in `language` now, and have a worker send them.
+
+    The rendered e-mail is written to the outbox in the caller's transaction
+    (sent only if the act commits; kept while the job system is unreachable)
+    and handed to `send_email_task`, which retries while the mail server is
+    down: neither a broker nor an SMTP failure reaches the page, and no mail
+    is lost. A body may hold a customer's 360 link: it stays in the outbox
+    row only until the broker has taken the message. In eager mode (tests)
+    the e-mail is sent at once and kept in the outbox only if sending fails.
+    """
     ctx = _with_absolute_links(ctx)
     with translation.override(language or settings.LANGUAGE_CODE):
         subject = " ".join(render_to_string(f"emails/{name}-subject.txt", ctx).split())
         body = render_to_string(f"emails/{name}-body.txt", ctx)
+    outbox.enqueue_or_run(SEND_TASK, subject, body, list(recipients))
+
+
+SEND_TASK = "scorecard.tasks.send_email_task"
+
+
+def email_deliver(subject: str, body: str, recipients: list[str]) -> None:
+    """Send one rendered e-mail over SMTP now (the task's body; errors go to the caller)."""
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from .models import Kpi, Perspective
+from .models import MAX_VALUE_RANGE, Kpi, Measure, Perspective
 from .periods import PRESETS, parse_range
 
 
@@ -52,6 +53,36 @@ class MeasureForm(forms.Form):
     description_zh = forms.CharField(
         label=_("Description (Chinese)"), widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
+    kind = forms.TypedChoiceField(
+        label=_("Kind"), choices=Measure.Kind.choices, initial=Measure.Kind.COUNT,
+        required=False, empty_value=Measure.Kind.COUNT,
+    )
+    max_value = forms.FloatField(
+        label=_("Maximum per row"), required=False, min_value=0,
+        help_text=format_lazy(
+            "{} {}",
+            _("An imported value above this is refused as implausible. Blank: the kind's default"),
+            _("(counts and points 100,000; seconds and minutes 86,400,000; money 10,000,000)."),
+        ),
+    )
+
+    def __init__(self, *args, measure: Measure | None = None, **kwargs):
+        """A new measure's form; with `measure`, its edit form (the code, a column name in files, is fixed)."""
+        if measure is not None:
+            kwargs.setdefault("initial", {
+                "code": measure.code, "name": measure.name, "name_zh": measure.name_zh,
+                "description": measure.description, "description_zh": measure.description_zh,
+                "kind": measure.kind, "max_value": measure.max_value,
+            })
+        super().__init__(*args, **kwargs)
+        if measure is not None:
+            del self.fields["code"]
+
+    def clean_max_value(self):
+        value = self.cleaned_data["max_value"]
+        if value is not None and not (0 < value <= Measure.MAX_CEILING):
+            raise forms.ValidationError(MAX_VALUE_RANGE % {"ceiling": f"{Measure.MAX_CEILING:,}"})
+        return value
 
 
 class KpiForm(forms.Form):

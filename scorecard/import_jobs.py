@@ -13,13 +13,13 @@ import os
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils import translation
 from django.utils.translation import gettext_lazy
 
-from . import imports
+from . import imports, outbox
 from .models import ImportJob
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,8 @@ def import_job_create(*, user, kind: str, uploaded_file, language: str | None = 
     job = ImportJob(kind=kind, created_by=user, filename=filename, language=language)
     job.file.save(filename, uploaded_file, save=False)
     job.save()
-    transaction.on_commit(lambda: run_import_job_task.delay(job.pk, language))
+    # Recorded with the job; sent once committed, or by the outbox's drain if the broker is unreachable.
+    outbox.enqueue(run_import_job_task, job.pk, language)
     return job
 
 
@@ -100,6 +101,22 @@ def import_job_run(*, job_id: int, language: str | None = None) -> ImportJob | N
         return _run(job_id)
 
 
+def _connection_lost(exc: Exception) -> bool:
+    """The database connection broke (server restarted or shut down, connection cut), not a query's error.
+
+    PostgreSQL says so by the error's SQLSTATE: class 08 (connection exception), 57P (operator intervention:
+    admin shutdown, crash, cannot connect now), or none at all when the server never answered. SQLite's
+    errors (a lock timeout, say) are not taken for a lost connection: the job fails as before.
+    """
+    if isinstance(exc, InterfaceError):
+        return True
+    cause = exc.__cause__
+    if cause is None or not hasattr(cause, "sqlstate"):
+        return False
+    sqlstate = cause.sqlstate
+    return sqlstate is None or sqlstate.startswith(("08", "57P"))
+
+
 def _run(job_id: int) -> ImportJob | None:
     now = timezone.now()
     stale = now - dt.timedelta(minutes=settings.IMPORT_JOB_STALE_MINUTES)
@@ -130,7 +147,18 @@ def _run(job_id: int) -> ImportJob | None:
             errors=[error.as_dict() for error in exc.errors],
             error_count=exc.total,
         )
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, (OperationalError, InterfaceError)) and _connection_lost(exc):
+            # The database went away (restarted, the connection cut): the server rolled the import's
+            # transaction back, so nothing was saved. The job goes back to pending and the requeue runs it
+            # again; if even that cannot be written, it stays running and the requeue takes it once stale.
+            logger.warning("Import job %s: the database connection was lost; queued again", job_id, exc_info=True)
+            connection.close()
+            ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING).update(
+                status=ImportJob.Status.PENDING, started_at=None
+            )
+            job.refresh_from_db()
+            return job
         # Leave no job "running" for ever: the page would refresh without end.
         # The import itself ran in a transaction, so nothing was half-saved.
         logger.exception("Import job %s failed", job_id)
@@ -141,7 +169,10 @@ def _run(job_id: int) -> ImportJob | None:
             error_count=1,
         )
     else:
-        _finish(job, status=ImportJob.Status.DONE, rows=result.rows, values=result.values)
+        _finish(
+            job, status=ImportJob.Status.DONE, rows=result.rows, values=result.values,
+            created=result.created, updated=result.updated,
+        )
     return job
 
 

@@ -1,6 +1,8 @@
 """Pages to upload CSV files and follow their import (HR, directors and superusers only)."""
 
 from django import forms
+from django.contrib import messages
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
@@ -10,10 +12,14 @@ from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
-from . import imports
+from . import imports, outbox, uploads
 from .import_jobs import import_job_create
 from .models import ImportJob
 
+IMPORT_QUEUED = _(
+    "The file is stored and its import recorded: the job system cannot be reached just now, "
+    "so the import will start by itself when it is back."
+)
 RECENT_JOBS = 50
 REFRESH_SECONDS = 2
 
@@ -38,6 +44,29 @@ class ImportForm(forms.Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", str(LABEL_SUFFIX))
         super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = format_lazy(
+            "{} {}", self.fields["file"].help_text,
+            _("At most %(limit)s MB a file.") % {"limit": settings.IMPORT_MAX_UPLOAD_MB},
+        )
+
+    def clean_file(self):
+        """Refuse a file over the limit whose request did not declare its size (UploadLimitMiddleware did not see it)."""
+        uploaded = self.cleaned_data["file"]
+        if uploaded.size > uploads.upload_limit_bytes():
+            raise ValidationError(uploads.too_large_message(), code="too_large")
+        return uploaded
+
+
+def _create_page(request, form: ImportForm, status: int = 200, upload_error: str = ""):
+    ctx = {"form": form, "columns": _COLUMNS, "upload_error": upload_error}
+    return render(request, "scorecard/imports/create.html", ctx, status=status)
+
+
+def import_too_large_page(request):
+    """The upload page again, saying the file is over the limit (413); called before the body is read."""
+    if not (request.user.is_authenticated and request.user.can_import_data):
+        return HttpResponse(uploads.REQUEST_TOO_LARGE, status=413, content_type="text/plain; charset=utf-8")
+    return _create_page(request, ImportForm(), status=413, upload_error=uploads.too_large_message())
 
 
 @login_required
@@ -55,17 +84,20 @@ def import_create(request):
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            job = import_job_create(
-                user=request.user, kind=form.cleaned_data["kind"], uploaded_file=form.cleaned_data["file"],
-                language=get_language(),
-            )
+            with outbox.watch() as dispatch:
+                job = import_job_create(
+                    user=request.user, kind=form.cleaned_data["kind"], uploaded_file=form.cleaned_data["file"],
+                    language=get_language(),
+                )
         except ValidationError as exc:
-            for field, messages in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, messages)
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
         else:
+            if dispatch.queued:
+                messages.warning(request, IMPORT_QUEUED)
             return redirect("import-detail", job_id=job.pk)
-    ctx = {"form": form, "columns": _COLUMNS}
-    return render(request, "scorecard/imports/create.html", ctx)
+    too_large = any(e.code == "too_large" for e in form.errors.as_data().get("file", []))
+    return _create_page(request, form, status=413 if too_large else 200)
 
 
 @login_required
@@ -78,6 +110,7 @@ def import_detail(request, job_id: int):
         "in_progress": in_progress,
         "refresh_seconds": REFRESH_SECONDS,
         "hidden_errors": max(0, job.error_count - len(job.errors)),
+        "unchanged": max(0, job.rows - job.created - job.updated),  # org units and people the file left as they were
     }
     return render(request, "scorecard/imports/detail.html", ctx)
 

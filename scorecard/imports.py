@@ -20,12 +20,15 @@ from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .models import CacheVersion, Measure, Measurement, OrgUnit, Person
 
 ORG_COLUMNS = ("code", "name", "parent")
 PEOPLE_COLUMNS = ("employee_code", "name", "email", "unit", "role", "manager")
 MAX_REPORTED_ERRORS = 200
+# METRICS.md "Plausible values": no measurement before this day, none after tomorrow.
+FIRST_DATE = dt.date(2000, 1, 1)
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CODE_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _CHUNK = 5000
@@ -90,9 +93,66 @@ def _text_stream(source: IO | str | bytes) -> IO[str]:
     return source
 
 
+def _oversized_cell(text: str, limit: int) -> int | None:
+    """The 1-based number of the first cell of `text` (CSV) longer than `limit` characters, if any."""
+    column, length, quoted, i = 1, 0, False, 0
+    while i < len(text):
+        char = text[i]
+        if quoted:
+            if char == '"' and text[i + 1:i + 2] == '"':
+                i += 1
+            elif char == '"':
+                quoted = False
+                i += 1
+                continue
+        elif char == '"':
+            quoted = True
+            i += 1
+            continue
+        elif char == ",":
+            column, length = column + 1, 0
+            i += 1
+            continue
+        elif char in "\r\n":
+            return None
+        length += 1
+        if length > limit:
+            return column
+        i += 1
+    return None
+
+
+def _csv_error(errors: _Errors, line: int, text: str, exc: csv.Error) -> None:
+    """Report a line the csv module refused, naming the column of a cell over its size limit."""
+    column = _oversized_cell(text, csv.field_size_limit())
+    if column is not None:
+        errors.add(line, str(column), _("The cell is longer than %(limit)s characters.") % {"limit": f"{csv.field_size_limit():,}"})
+    else:
+        errors.add(line, "", _("The line cannot be read as CSV: %(error)s") % {"error": exc})
+
+
+class _LastLines:
+    """The stream's lines, keeping those of the CSV record being read (to locate a cell csv refuses)."""
+
+    def __init__(self, stream: IO[str]):
+        self.stream = stream
+        self.kept: list[str] = []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.stream)
+        self.kept.append(line)
+        return line
+
+    def text(self) -> str:
+        return "".join(self.kept)
+
+
 def _rows(source, errors: _Errors) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    stream = _text_stream(source)
-    reader = csv.reader(stream)
+    lines = _LastLines(_text_stream(source))
+    reader = csv.reader(lines)
     try:
         header = next(reader)
     except StopIteration:
@@ -101,20 +161,28 @@ def _rows(source, errors: _Errors) -> tuple[list[str], Iterator[tuple[int, list[
     except UnicodeDecodeError:
         errors.add(1, "", _("The file is not UTF-8 text."))
         errors.raise_if_any()
+    except csv.Error as exc:
+        # A header cell over csv.field_size_limit(), or a stray NUL: the header is unusable.
+        _csv_error(errors, 1, lines.text(), exc)
+        errors.raise_if_any()
     header = [h.strip() for h in header]
     if header and header[0].startswith("\ufeff"):
         header[0] = header[0][1:]
 
     def body() -> Iterator[tuple[int, list[str]]]:
         try:
-            for row in reader:
+            while True:
+                lines.kept.clear()
+                row = next(reader)
                 if not any(cell.strip() for cell in row):
                     continue
                 yield reader.line_num, row
+        except StopIteration:
+            return
         except UnicodeDecodeError:
             errors.add(reader.line_num + 1, "", _("The file is not UTF-8 text."))
         except csv.Error as exc:
-            errors.add(reader.line_num, "", _("The line cannot be read as CSV: %(error)s") % {"error": exc})
+            _csv_error(errors, reader.line_num, lines.text(), exc)
 
     return header, body()
 
@@ -233,17 +301,16 @@ def import_org(source) -> ImportResult:
     errors.raise_if_any()
 
     result = ImportResult(rows=len(in_file))
-    created = set()
+    created, updated = set(), set()
     for code, (_line, name, _parent) in in_file.items():
         unit = existing.get(code)
         if unit is None:
             existing[code] = OrgUnit.objects.create(code=code, name=name)
             created.add(code)
-            result.created += 1
         elif unit.name != name:
             unit.name = name
             unit.save(update_fields=["name"])
-            result.updated += 1
+            updated.add(code)
     for code, (_line, _name, parent) in in_file.items():
         unit = existing[code]
         parent_id = existing[parent].pk if parent else None
@@ -251,7 +318,8 @@ def import_org(source) -> ImportResult:
             unit.parent_id = parent_id
             unit.save(update_fields=["parent"])
             if code not in created:
-                result.updated += 1
+                updated.add(code)
+    result.created, result.updated = len(created), len(updated)
     _compute_paths()
     return result
 
@@ -319,6 +387,7 @@ def import_people(source) -> ImportResult:
     errors.raise_if_any()
 
     result = ImportResult(rows=len(in_file))
+    created, updated = set(), set()
     for code, rec in in_file.items():
         person = existing.get(code)
         unit_id = units[rec["unit"]]
@@ -327,7 +396,7 @@ def import_people(source) -> ImportResult:
             person.set_unusable_password()
             person.save()
             existing[code] = person
-            result.created += 1
+            created.add(code)
             continue
         wanted = {"name": rec["name"], "email": rec["email"], "role": rec["role"], "unit_id": unit_id}
         changed = [f for f, v in wanted.items() if getattr(person, f) != v]
@@ -335,13 +404,16 @@ def import_people(source) -> ImportResult:
             for f in changed:
                 setattr(person, f, wanted[f])
             person.save(update_fields=[f.removesuffix("_id") for f in changed])
-            result.updated += 1
+            updated.add(code)
     for code, rec in in_file.items():
         person = existing[code]
         manager_id = existing[rec["manager"]].pk if rec["manager"] else None
         if person.manager_id != manager_id:
             person.manager_id = manager_id
             person.save(update_fields=["manager"])
+            if code not in created:
+                updated.add(code)
+    result.created, result.updated = len(created), len(updated)
     return result
 
 
@@ -370,6 +442,32 @@ def _flush(cursor, person_rows: list, unit_rows: list) -> None:
         unit_rows.clear()
 
 
+VALUE_ABOVE_MAXIMUM = gettext_lazy(
+    "%(value)s is above the maximum of %(maximum)s per row for %(measure)s: check the file, or raise the "
+    "measure's maximum in the KPI library."
+)
+DATE_NOT_A_DATE = gettext_lazy("“%(value)s” is not a date (YYYY-MM-DD).")
+DATE_TOO_EARLY = gettext_lazy("%(value)s is before %(first)s: not a plausible date.")
+DATE_TOO_LATE = gettext_lazy("%(value)s is more than one day after today (%(today)s): not a plausible date.")
+
+
+def _check_date(text: str, last: dt.date) -> dt.date | str:
+    """The day `text` names, or the message refusing it (METRICS.md: from 2000-01-01 to tomorrow)."""
+    day = None
+    if _DATE_RE.match(text):
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+    if day is None:
+        return str(DATE_NOT_A_DATE % {"value": text[:40]})
+    if day < FIRST_DATE:
+        return str(DATE_TOO_EARLY % {"value": text, "first": FIRST_DATE.isoformat()})
+    if day > last:
+        return str(DATE_TOO_LATE % {"value": text, "today": (last - dt.timedelta(days=1)).isoformat()})
+    return day
+
+
 def import_measurements(source, progress=None) -> ImportResult:
     """Load `date,subject,<measure>,…`; a re-imported (date, subject, measure) replaces its value.
 
@@ -379,8 +477,8 @@ def import_measurements(source, progress=None) -> ImportResult:
     """
     errors = _Errors()
     header, body = _rows(source, errors)
-    measures = dict(Measure.objects.values_list("code", "pk"))
-    measure_cols: list[tuple[int, str, int]] = []
+    measures = {m.code: m for m in Measure.objects.only("pk", "code", "kind", "max_value")}
+    measure_cols: list[tuple[int, str, int, float]] = []
     seen = set()
     for index, name in enumerate(header):
         if index == 0 and name != "date":
@@ -393,7 +491,7 @@ def import_measurements(source, progress=None) -> ImportResult:
             elif name not in measures:
                 errors.add(1, name or str(index + 1), _("Unknown column “%(name)s”: not a measure code.") % {"name": name})
             else:
-                measure_cols.append((index, name, measures[name]))
+                measure_cols.append((index, name, measures[name].pk, measures[name].maximum))
             seen.add(name)
     if len(header) < 2:
         errors.add(1, "", _("The header needs “date”, “subject” and at least one measure code."))
@@ -404,29 +502,27 @@ def import_measurements(source, progress=None) -> ImportResult:
     subjects: dict[str, tuple[int | None, int | None]] = {code: (pk, None) for code, pk in OrgUnit.objects.values_list("code", "pk")}
     for code, pk, unit_id in Person.objects.values_list("employee_code", "pk", "unit_id"):
         subjects[code] = (unit_id, pk)
-    dates: dict[str, dt.date | None] = {}
+    dates: dict[str, dt.date | str] = {}  # each date's text → the day, or why it is refused
+    last_date = timezone.localdate() + dt.timedelta(days=1)
     result = ImportResult()
     person_rows: list[tuple] = []
     unit_rows: list[tuple] = []
     width = len(header)
     with transaction.atomic():
+        # Counted inside the transaction: the rows the file adds are created, the other values it writes update.
+        before = Measurement.objects.count()
         with connection.cursor() as cursor:
             for line, row in body:
                 result.rows += 1
                 if len(row) > width:
                     errors.add(line, "", _("The line has %(n)s cells but the header has %(h)s.") % {"n": len(row), "h": width})
                 raw_date = row[0].strip() if row else ""
-                day = dates.get(raw_date, False)
-                if day is False:
-                    day = None
-                    if _DATE_RE.match(raw_date):
-                        try:
-                            day = dt.date.fromisoformat(raw_date)
-                        except ValueError:
-                            pass
-                    dates[raw_date] = day
+                day = dates.get(raw_date)
                 if day is None:
-                    errors.add(line, "date", _("“%(value)s” is not a date (YYYY-MM-DD).") % {"value": raw_date})
+                    day = dates[raw_date] = _check_date(raw_date, last_date)
+                if isinstance(day, str):
+                    errors.add(line, "date", day)
+                    day = None
                 code = row[1].strip() if len(row) > 1 else ""
                 target = subjects.get(code)
                 if target is None:
@@ -434,19 +530,20 @@ def import_measurements(source, progress=None) -> ImportResult:
                 elif target[0] is None:
                     errors.add(line, "subject", _("%(code)s belongs to no org unit, so the value would count nowhere.") % {"code": code})
                     target = None
-                for index, name, measure_id in measure_cols:
+                for index, name, measure_id, maximum in measure_cols:
                     cell = row[index].strip() if index < len(row) else ""
                     if not cell:
                         continue  # blank: no data, not zero
                     try:
-                        value = float(cell)
+                        value = float(cell) if "_" not in cell else math.nan  # float() would read "1_000"
                     except ValueError:
-                        errors.add(line, name, _("“%(value)s” is not a number.") % {"value": cell})
-                        continue
-                    if not math.isfinite(value):
-                        errors.add(line, name, _("“%(value)s” is not a number.") % {"value": cell})
+                        value = math.nan
+                    if not math.isfinite(value):  # text, "inf", "nan", or beyond a float ("1e400")
+                        errors.add(line, name, _("“%(value)s” is not a number.") % {"value": cell[:40]})
                     elif value < 0:
                         errors.add(line, name, _("%(value)s is negative: measures are counts and amounts.") % {"value": cell})
+                    elif value > maximum:
+                        errors.add(line, name, VALUE_ABOVE_MAXIMUM % {"value": cell[:40], "maximum": _number(maximum), "measure": name})
                     elif target is not None and day is not None and not errors.total:
                         unit_id, person_id = target
                         if person_id is None:
@@ -461,6 +558,8 @@ def import_measurements(source, progress=None) -> ImportResult:
             if not errors.total:
                 _flush(cursor, person_rows, unit_rows)
         errors.raise_if_any()  # rolls the transaction back
+        result.created = Measurement.objects.count() - before
+        result.updated = result.values - result.created
     if result.rows == 0:
         raise ImportFailed([LineError(2, "", _("The file has a header but no data lines."))])
     return result

@@ -209,6 +209,9 @@ class Perspective(models.Model):
         return _localized(self, "question")
 
 
+MAX_VALUE_RANGE = _("The maximum per row must be above 0 and at most %(ceiling)s.")
+
+
 class Measure(models.Model):
     """A raw additive count or amount from the contact-center systems.
 
@@ -252,6 +255,17 @@ class Measure(models.Model):
 
     def __str__(self):
         return self.code
+
+    # The highest maximum a user may set: a billion rows of it still sum far below a float's range,
+    # so no sum over the data can overflow (issue 11: two rows of 1e308 summed to infinity).
+    MAX_CEILING = 1_000_000_000_000
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        super().clean()
+        if self.max_value is not None and not (0 < self.max_value <= self.MAX_CEILING):
+            raise ValidationError({"max_value": MAX_VALUE_RANGE % {"ceiling": f"{self.MAX_CEILING:,}"}})
 
     def save(self, *args, **kwargs):
         if self.max_value is None:
@@ -435,6 +449,9 @@ class ImportJob(models.Model):
     language = models.CharField(max_length=16, blank=True)
     rows = models.PositiveIntegerField(_("rows"), default=0)
     values = models.PositiveIntegerField(_("values"), default=0)
+    # What the import wrote: measurement values, or org units or people, new and changed.
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
     # [{"line": 3, "column": "fcr", "message": "..."}], at most a few hundred.
     errors = models.JSONField(default=list, blank=True)
     error_count = models.PositiveIntegerField(default=0)
@@ -509,6 +526,8 @@ class OutboxMessage(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # Set while one process sends the row (scorecard.outbox._claim); cleared when the broker refused it.
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -516,4 +535,4 @@ class OutboxMessage(models.Model):
         verbose_name_plural = _("queued jobs")
 
     def __str__(self):
-        return f"{self.task} {self.args}"
+        return f"{self.task} #{self.pk}"  # not the arguments: an e-mail's body may hold a customer's link

@@ -20,5 +20,6 @@ urlpatterns = [
     path("kpis/<slug:code>/", views.kpi_detail_page, name="kpi-detail"),
     path("kpis/<slug:code>/edit/", views.kpi_edit_page, name="kpi-edit"),
     path("measures/new/", views.measure_create_page, name="measure-create"),
+    path("measures/<slug:code>/edit/", views.measure_edit_page, name="measure-edit"),
     path("org/", views.org_tree_page, name="org-tree"),
 ]

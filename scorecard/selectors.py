@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import DateField, Func, Prefetch, Q, QuerySet, Sum
+from django.db.models import DateField, Func, Prefetch, QuerySet, Sum
 from django.http import Http404
 
 from .calculations import (
@@ -23,64 +23,37 @@ from .calculations import (
 )
 from django.utils.translation import get_language
 
+from .access import scope_for
 from .models import CacheVersion, Kpi, KpiTerm, Measurement, OrgUnit, Person, Perspective
 
 # ---------------------------------------------------------------- visibility
-# The one rule: an agent sees themself; a manager sees their unit's subtree
-# (units and the people in them); HR, directors and superusers see the center.
+# The one rule lives in scorecard.access (Scope); these are its querysets and
+# object checks under the names the apps call.
 
 
 def units_visible(user) -> QuerySet[OrgUnit]:
-    qs = OrgUnit.objects.all()
-    if not user.is_authenticated:
-        return qs.none()
-    if user.sees_whole_center:
-        return qs
-    if user.role == Person.Role.MANAGER and user.unit_id:
-        return qs.filter(path__startswith=user.unit.path)
-    return qs.none()
+    return OrgUnit.objects.filter(scope_for(user).units_q())
 
 
 def people_visible(user) -> QuerySet[Person]:
-    qs = Person.objects.select_related("unit", "manager")
-    if not user.is_authenticated:
-        return qs.none()
-    if user.sees_whole_center:
-        return qs
-    if user.role == Person.Role.MANAGER and user.unit_id:
-        return qs.filter(Q(pk=user.pk) | Q(unit__path__startswith=user.unit.path))
-    return qs.filter(pk=user.pk)
+    return Person.objects.select_related("unit", "manager").filter(scope_for(user).people_q())
 
 
 def unit_visible(user, unit: OrgUnit) -> bool:
-    if not user.is_authenticated:
-        return False
-    if user.sees_whole_center:
-        return True
-    return bool(
-        user.role == Person.Role.MANAGER and user.unit_id and unit.path.startswith(user.unit.path)
-    )
+    return scope_for(user).sees_unit(unit)
 
 
 def person_visible(user, person: Person) -> bool:
-    if not user.is_authenticated:
-        return False
-    if user.sees_whole_center or person.pk == user.pk:
-        return True
-    return bool(
-        user.role == Person.Role.MANAGER
-        and user.unit_id
-        and person.unit_id
-        and person.unit.path.startswith(user.unit.path)
-    )
+    return scope_for(user).sees_person(person)
 
 
 def home_subject_code(user) -> str | None:
     """The scorecard a user lands on: the center, their unit, or their own."""
-    if user.sees_whole_center:
+    scope = scope_for(user)
+    if scope.is_all:
         root = OrgUnit.objects.filter(parent__isnull=True).only("code").first()
         return root.code if root else None
-    if user.role == Person.Role.MANAGER and user.unit_id:
+    if scope.sees_units:
         return user.unit.code
     return user.employee_code
 
@@ -157,8 +130,7 @@ def subject_get(user, code: str) -> Subject:
     subject = _subject_lookup(code)
     if subject is None:
         raise Http404
-    visible = unit_visible(user, subject.obj) if subject.is_unit else person_visible(user, subject.obj)
-    if not visible:
+    if not scope_for(user).sees_owner(subject.obj):
         raise Http404
     return subject
 

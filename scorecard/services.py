@@ -59,8 +59,31 @@ def _save_terms(kpi: Kpi, parsed, measures: dict[str, Measure]) -> None:
 
 
 @transaction.atomic
-def measure_create(*, user, code: str, name: str, name_zh: str = "", description: str = "", description_zh: str = "") -> Measure:
-    measure = Measure(code=code, name=name, name_zh=name_zh, description=description, description_zh=description_zh)
+def measure_create(
+    *, user, code: str, name: str, name_zh: str = "", description: str = "", description_zh: str = "",
+    kind: str = Measure.Kind.COUNT, max_value: float | None = None,
+) -> Measure:
+    """Add a measure; with no maximum per row it gets its kind's default (METRICS.md "Plausible values")."""
+    measure = Measure(code=code, name=name, name_zh=name_zh, description=description, description_zh=description_zh,
+                      kind=kind, max_value=max_value)
+    measure.full_clean()
+    measure.save()
+    return measure
+
+
+@transaction.atomic
+def measure_update(
+    *, user, measure: Measure, name: str, name_zh: str = "", description: str = "", description_zh: str = "",
+    kind: str, max_value: float | None = None,
+) -> Measure:
+    """Change a measure's names, kind and maximum per row (blank: the kind's default); the code is fixed.
+
+    The maximum applies to the imports from now on; values already loaded stay.
+    """
+    measure = Measure.objects.select_for_update().get(pk=measure.pk)
+    measure.name, measure.name_zh = name, name_zh
+    measure.description, measure.description_zh = description, description_zh
+    measure.kind, measure.max_value = kind, max_value
     measure.full_clean()
     measure.save()
     return measure

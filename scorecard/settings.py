@@ -1,6 +1,7 @@
 """Settings, all from the environment; see README.md for the variables."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -36,7 +37,12 @@ if env_bool("DJANGO_HTTPS", False):
     SECURE_SSL_REDIRECT = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "3600"))
+    # A year, subdomains included (issue 11); a deployment still trying HTTPS out can shorten it.
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # Preloading commits the whole domain to HTTPS in browsers' built-in lists, for months: the owner of
+    # the domain opts in (check --deploy's security.W021 stays until they do).
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -51,6 +57,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "simple_history",
+    "axes",
+    "csp",
     "scorecard",
     "goals",
     "reviews",
@@ -60,13 +68,20 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "scorecard.security.SessionRefreshMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A request declaring a body over the import limit is answered 413 before it is read.
+    "scorecard.uploads.UploadLimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "scorecard.security.NoStoreMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lock page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "scorecard.urls"
@@ -112,9 +127,63 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+     "OPTIONS": {"user_attributes": ("employee_code", "name", "email")}},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out sign-in before the password is even checked
+# (the login page and the API's basic auth both pass the request it needs).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in throttling (django-axes): this many failures for one employee code lock it for AXES_COOLOFF_TIME,
+# or until HR lifts the lock on the "Sign-in locks" page. Locks go by employee code, not by address:
+# a contact-center floor signs in from behind one NAT address, and an address lock would shut the
+# whole floor out after a few typos. AXES_LOCK_BY_ADDRESS=1 adds a lock per address as well.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"] if env_bool("AXES_LOCK_BY_ADDRESS", False) else ["username"]
+# axes.W006 warns when addresses are not locked: the reason above (and a lock by employee code cannot be
+# dodged by changing the User-Agent or cookies, which is what that check is about).
+SILENCED_SYSTEM_CHECKS = [] if "ip_address" in AXES_LOCKOUT_PARAMETERS else ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "scorecard.security.lockout_response"
+AXES_USERNAME_CALLABLE = "scorecard.security.sign_in_code"
+# The sign-in history is our own audit log (scorecard.AuditEvent); axes keeps only its attempt counters.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+
+# Sessions end after a working day without a request: scorecard.security.SessionRefreshMiddleware
+# pushes the end back on activity (at most every 5 minutes, rather than a write on every request).
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(10 * 60 * 60)))
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp): scripts only from our own static files (none inline).
+# Styles also allow 'unsafe-inline': pages set per-row indentation and tree depth in style
+# attributes (style="--depth: 3") and a few pages carry their own <style> block; a style can
+# neither run code nor send data anywhere under this policy, so the risk left is small.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
@@ -140,14 +209,18 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 
 REST_FRAMEWORK = {
+    # The session first (a signed-in browser keeps its CSRF check); its subclass names the 401
+    # challenge: `Basic` for clients, one that pops no password dialog for browsers (api_base.py).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        "scorecard.api_base.SessionAuthentication",
         "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, declaring the 400/401/403/404/429 answers views leave out (api_schema.py).
+    "DEFAULT_SCHEMA_CLASS": "scorecard.api_schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # limit/offset, at most 1,000 rows a page; a bad limit or offset answers 400 (api_base.py).
+    "DEFAULT_PAGINATION_CLASS": "scorecard.api_base.Pagination",
     "PAGE_SIZE": 100,
     # Only views that name a scope are throttled: the customers' 360 feedback
     # links, open without a login (their tokens are unguessable; this is a second guard).
@@ -158,6 +231,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Balanced scorecards and management by objectives for contact centers.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs are for signed-in users only (issue 11).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Swagger UI and ReDoc served from our own static files, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -166,6 +241,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SubjectKindEnum": [("unit", "unit"), ("person", "person")],
         "ObjectiveKindEnum": "goals.models.Objective.Kind",
+        "SignInLockKindEnum": [("account", "account"), ("address", "address")],
+        "MeasureKindEnum": "scorecard.models.Measure.Kind",
+        "ImportJobKindEnum": "scorecard.models.ImportJob.Kind",
     },
 }
 
@@ -195,6 +273,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
+    # Work recorded while the broker was unreachable (scorecard.outbox): sent as soon as it is back.
+    "drain-outbox": {
+        "task": "scorecard.tasks.drain_outbox_task",
+        "schedule": crontab(minute="*"),
+    },
     "requeue-import-jobs": {
         "task": "scorecard.tasks.requeue_import_jobs_task",
         "schedule": crontab(minute="*/10"),
@@ -238,6 +321,12 @@ REVIEW_REMIND_NOW_HOURS = float(os.environ.get("REVIEW_REMIND_NOW_HOURS", "1"))
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").strip().rstrip("/")
 # Links for customers stay valid this many days (never past the 360 deadline).
 FEEDBACK_LINK_DAYS = int(os.environ.get("FEEDBACK_LINK_DAYS", "14"))
+# Customer raters (issue 11): the most an appraisal asks (nominations awaiting approval count), and the
+# company's own e-mail domains (comma-separated), never accepted for a customer — nor is any domain of an
+# active staff member's address, nor a staff member's own address.
+FEEDBACK_MAX_CUSTOMERS = int(os.environ.get("FEEDBACK_MAX_CUSTOMERS", "5"))
+COMPANY_EMAIL_DOMAINS = [d.strip().lower().lstrip("@") for d in os.environ.get("COMPANY_EMAIL_DOMAINS", "").split(",")
+                         if d.strip()]
 # Bulk exports of appraisal PDFs: appraisals per task (the unit of parallel work
 # between workers), how long before a silent chunk is dispatched again, and how
 # long the finished ZIPs are kept.
@@ -258,6 +347,18 @@ LOGGING = {
         "weasyprint": {"level": "ERROR"},
         "weasyprint.progress": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        # django-axes logs every sign-in at INFO; failures and locks are in the audit log.
+        "axes": {"level": "WARNING"},
     },
 }
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise reads it at start-up, before collectstatic
+
+# Imported files (issue 11). The largest CSV file the import page and API take: a quarter of a
+# 20,000-agent center fits (ten times a 120-day, 2,000-agent file of
+# 16 MB). A request declaring a larger body is answered 413 before it is read (scorecard.uploads).
+IMPORT_MAX_UPLOAD_MB = int(os.environ.get("IMPORT_MAX_UPLOAD_MB", "200"))
+# An uploaded file over 2.5 MB streams to a temporary file on disk, never into a web worker's memory
+# (the API's text/csv body too: scorecard.apis.CsvParser); a request body read whole into memory (form
+# fields, JSON) stays at most 2.5 MB. Django's defaults, stated here because the import limit rests on them.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

@@ -12,3 +12,6 @@ from .settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Django's test client logs in with authenticate() and no request, which django-axes refuses;
+# the lockout tests sign in through the login page and the API, which pass the request.
+AUTHENTICATION_BACKENDS = ["scorecard.security.TestClientLockoutBackend", "django.contrib.auth.backends.ModelBackend"]

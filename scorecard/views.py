@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import selectors, services
+from .access import scope_for
 from .calculations import KpiResult, PerspectiveResult, ScorecardResult
 from .charts import trend_line_svg
 from .emails import site_url
@@ -43,6 +44,7 @@ KPI_SAVED = gettext_lazy("KPI “%(name)s” saved.")
 KPI_UNCHANGED = gettext_lazy("Nothing changed.")
 WEIGHTS_SAVED = gettext_lazy("Weights saved.")
 MEASURE_SAVED = gettext_lazy("Measure “%(code)s” added: formulas can use it now.")
+MEASURE_UPDATED = gettext_lazy("Measure “%(code)s” saved: imports check its maximum per row from now on.")
 NOT_SAVED = gettext_lazy("Nothing was saved: please correct the fields marked below.")
 
 
@@ -90,7 +92,8 @@ def _breadcrumb(user, subject: selectors.Subject) -> list[OrgUnit]:
     if not ids:
         return []
     units = OrgUnit.objects.filter(pk__in=ids).order_by("depth")
-    return [u for u in units if selectors.unit_visible(user, u)]
+    scope = scope_for(user)
+    return [u for u in units if scope.sees_unit(u)]
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -507,6 +510,26 @@ def measure_create_page(request: HttpRequest) -> HttpResponse:
     return render(request, "scorecard/measure_form.html", {"form": form}, status=status)
 
 
+@login_required
+def measure_edit_page(request: HttpRequest, code: str) -> HttpResponse:
+    """Change a measure's names, kind and maximum per row (directors; anyone else gets 404)."""
+    _require_library_editor(request)
+    measure = get_object_or_404(Measure, code=code)
+    form = MeasureForm(request.POST or None, measure=measure)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.measure_update(user=request.user, measure=measure, **form.cleaned_data)
+        except ValidationError as exc:
+            form_errors_from(form, exc)
+        else:
+            messages.success(request, MEASURE_UPDATED % {"code": measure.code})
+            return redirect(reverse("kpi-list") + "#measures")
+    status = 400 if form.errors else 200
+    if form.errors:
+        messages.error(request, NOT_SAVED)
+    return render(request, "scorecard/measure_form.html", {"form": form, "measure": measure}, status=status)
+
+
 # ---------------------------------------------------------------- org tree
 
 
@@ -519,7 +542,7 @@ def org_tree_page(request: HttpRequest) -> HttpResponse:
     Queries: units with direct head counts (1), people (1).
     """
     user = request.user
-    if not (user.sees_whole_center or user.role == Person.Role.MANAGER):
+    if not scope_for(user).sees_units:
         raise Http404
     units = list(
         selectors.units_visible(user).annotate(direct=Count("people", filter=Q(people__is_active=True))).order_by()

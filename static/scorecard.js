@@ -76,3 +76,55 @@ document.addEventListener("submit", function (e) {
     e.preventDefault();
   }
 });
+/* Behaviours that pages ask for by a data- attribute, kept here rather than inline so that the
+   Content-Security-Policy can forbid inline scripts (issue 11). */
+(function () {
+  "use strict";
+  function ready(fn) {
+    if (document.readyState !== "loading") { fn(); } else { document.addEventListener("DOMContentLoaded", fn); }
+  }
+  ready(function () {
+    // The language menu switches at once (its button shows only without JavaScript).
+    document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+      select.addEventListener("change", function () { select.form.submit(); });
+    });
+    // A "Print" button.
+    document.querySelectorAll("[data-print]").forEach(function (button) {
+      button.addEventListener("click", function () { window.print(); });
+    });
+    // Live totals of weights per group; the server checks them again (the page works without this).
+    document.querySelectorAll("[data-sum-group]").forEach(function (group) {
+      var out = group.querySelector("[data-sum]");
+      if (!out) { return; }
+      function update() {
+        var total = 0;
+        group.querySelectorAll("[data-weight]").forEach(function (i) { total += parseFloat(i.value) || 0; });
+        out.textContent = Math.round(total * 1000) / 1000;
+        out.className = Math.abs(total - 100) < 1e-6 ? "ok" : "off";
+      }
+      group.addEventListener("input", update);
+      update();
+    });
+    // While an export waits or renders, fetch its row every 2 s and put it in place; a finished row
+    // comes back without data-progress-url, which ends its polling. Without JavaScript the page reloads itself.
+    if (!document.querySelector("tr[data-progress-url]") || !window.fetch) { return; }
+    function poll() {
+      var rows = document.querySelectorAll("tr[data-progress-url]");
+      if (!rows.length) {
+        var note = document.querySelector(".export-refresh");
+        if (note) { note.hidden = true; }
+        return;
+      }
+      Promise.all(Array.prototype.map.call(rows, function (row) {
+        return fetch(row.getAttribute("data-progress-url"), {credentials: "same-origin"})
+          .then(function (response) {
+            if (!response.ok) { row.removeAttribute("data-progress-url"); return null; }
+            return response.text();
+          })
+          .then(function (html) { if (html) { row.outerHTML = html; } })
+          .catch(function () { /* offline for a moment: try again next time */ });
+      })).then(function () { setTimeout(poll, 2000); });
+    }
+    setTimeout(poll, 2000);
+  });
+})();

@@ -36,6 +36,7 @@ class Migration(migrations.Migration):
                 ('attempts', models.PositiveIntegerField(default=0)),
                 ('last_attempt_at', models.DateTimeField(blank=True, null=True)),
                 ('last_error', models.TextField(blank=True)),
+                ('claimed_until', models.DateTimeField(blank=True, null=True)),
             ],
             options={
                 'verbose_name': 'queued job',

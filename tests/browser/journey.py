@@ -1,8 +1,8 @@
 """What a journey does with a page: sign in, follow links, fill forms, and check every page it reaches.
 
 Every page a journey lands on is checked once per language with axe-core
-(no critical or serious violation), for a server error, and, at phone width,
-for a page wider than the screen.
+(no critical or serious violation), for a server error, for anything the
+Content-Security-Policy refused, and, at phone width, for a page wider than the screen.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
 
-PASSWORD = "demo1234"
+PASSWORD = "demo-scorecard"
 SCREENS = os.environ.get("BROWSER_SCREENSHOTS")  # a folder: save a screenshot of every checked page there
 _axe = Axe()
 BLOCKING = {"critical", "serious"}
@@ -54,6 +54,15 @@ class Journey:
     page: object
     name: str
     checked: set = field(default_factory=set)
+    # What the browser refused under the Content-Security-Policy (an inline script, a handler attribute…).
+    csp_violations: list = field(default_factory=list)
+
+    def __post_init__(self):
+        def on_console(message):
+            if message.type == "error" and "Content Security Policy" in message.text:
+                self.csp_violations.append(f"{self.path}: {message.text}")
+
+        self.page.on("console", on_console)
 
     # ------------------------------------------------------------ moving
     @property
@@ -140,7 +149,9 @@ class Journey:
 
     # ------------------------------------------------------------ checking
     def check(self) -> "Journey":
-        """axe-core on each page shape once per language; the phone width must not scroll sideways."""
+        """axe-core on each page shape once per language; the phone width must not scroll sideways; nothing
+        refused by the Content-Security-Policy."""
+        assert not self.csp_violations, "refused by the Content-Security-Policy:\n" + "\n".join(self.csp_violations)
         lang = self.page.locator("html").get_attribute("lang") or ""
         key = (_shape(self.path), lang, self.viewport_width)
         if self.viewport_width < 600:

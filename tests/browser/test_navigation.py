@@ -30,9 +30,10 @@ MANAGER = AGENT | {
     "ranking", "org-tree", "cascade-tree", "objective-cascade", "template-list", "cycle-list", "cycle-detail",
     "appraisal-list", "contract-create",
 }
-HR = (MANAGER - {"feedback-answer"}) | {"cycle-create", "cycle-calibration", "cycle-export", "questionnaire-list", "questionnaire-create"}
+HR = (MANAGER - {"feedback-answer"}) | {"cycle-create", "cycle-calibration", "cycle-export", "questionnaire-list", "questionnaire-create",
+                                        "audit-log", "sign-in-locks"}
 DIRECTOR = MANAGER | {"kpi-create", "kpi-edit", "kpi-weights", "measure-create", "import-list", "import-create",
-                      "questionnaire-list"}
+                      "questionnaire-list", "audit-log", "sign-in-locks"}
 ROLES = {"E1001": AGENT, "E0100": MANAGER, "E0010": MANAGER, "E0002": HR, "E0001": DIRECTOR}
 
 

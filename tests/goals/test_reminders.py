@@ -15,7 +15,8 @@ from django.utils import timezone
 from goals import checkins
 from goals.models import CheckIn, CheckInReminder, Objective
 from goals.tasks import send_checkin_reminders_task
-from scorecard import emails
+from scorecard import emails, outbox
+from scorecard.models import OutboxMessage
 from tests.goals.test_checkins import check_in, make_objective
 
 S = Objective.Status
@@ -166,19 +167,26 @@ def test_a_run_that_read_the_objectives_before_another_run_claimed_them_sends_no
     assert len(mail.outbox) == 2
 
 
-def test_a_failed_email_is_rolled_back_and_sent_by_the_next_run(org, monkeypatch):
+def test_an_email_the_mail_server_refuses_is_kept_in_the_outbox_and_sent_later(org, monkeypatch):
+    """The reminder is recorded once; its e-mail waits in the outbox while the server is down (never lost,
+    never sent twice), and the outbox's drain sends it when the server is back."""
     make_objective(org.alice)
 
     def broken(*args, **kwargs):
         raise ConnectionRefusedError
 
     monkeypatch.setattr(emails, "send_mail", broken)
-    with pytest.raises(ConnectionRefusedError):
-        send("2026-07-15")
-    assert not CheckInReminder.objects.exists()
+    assert send("2026-07-15") == 1
+    assert CheckInReminder.objects.count() == 1 and mail.outbox == []
+    [kept] = OutboxMessage.objects.all()
+    assert kept.task == emails.SEND_TASK and kept.args[2] == ["alice@example.com"]
+    assert "ConnectionRefusedError" in kept.last_error
+    assert send("2026-07-16") == 0  # the next run does not remind again
     monkeypatch.undo()
 
-    assert send("2026-07-16") == 1
+    assert outbox.drain() == 1
+    assert [m.to for m in mail.outbox] == [["alice@example.com"]]
+    assert not OutboxMessage.objects.exists()
 
 
 def test_the_email_is_written_in_the_sites_language(org, settings):

@@ -91,6 +91,7 @@ def _export_through_workers(tmp_path, settings, broker_kind: str, *, workers: in
             job.refresh_from_db()
             if job.status in (ExportJob.Status.DONE, ExportJob.Status.FAILED) and (
                 len(TASK_RESULT.findall(_logs(logs))) >= messages
+                and MAIL_SUBJECT in _logs(logs)  # the "ready" mail is sent by its own task (scorecard.outbox)
             ):
                 break
             time.sleep(0.2)

@@ -396,7 +396,9 @@ def test_starting_the_same_export_on_the_page_says_it_is_already_running(client,
     job = ExportJob.objects.get()
     # It is waiting: the page polls its row, and reloads itself without JavaScript.
     assert f'data-progress-url="{reverse("export-progress", args=[job.pk])}"' in body
-    assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in body and "setTimeout(poll, 2000)" in body
+    assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in body
+    # The polling script is a static file (the Content-Security-Policy forbids inline scripts).
+    assert "setTimeout(poll, 2000)" in (Path(settings.BASE_DIR) / "static" / "scorecard.js").read_text()
     assert 'value="0" max="6"' in body and "All units" in body
     # A form sent back with errors is not reloaded from under the reader.
     refused = client.post(page_url(cycle), {"language": "fr"})

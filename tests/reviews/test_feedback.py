@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import threading
 import uuid
 
@@ -106,6 +107,22 @@ def token_of(link: str) -> str:
     return link.rstrip("/").rsplit("/", 1)[-1]
 
 
+LINK = re.compile(r"https?://\S+/feedback/t/([^/\s]+)/")
+
+
+def mailed_token(address: str) -> str:
+    """The customer's token from the last e-mail sent to them: the one place a link goes."""
+    [body] = [m.body for m in mail.outbox if m.to == [address]][-1:]
+    return LINK.search(body).group(1)
+
+
+def add_customer(cycle, person, *, by, name="Acme buyer", email="buyer@acme.example", capture) -> tuple:
+    """Add a customer (committed, so their e-mail goes out) and return (request, token from their e-mail)."""
+    with capture(execute=True):
+        arranged = add(cycle, person, "customer", by=by, external_name=name, external_email=email)
+    return arranged.request, mailed_token(email)
+
+
 def errors(exc_info) -> dict:
     return exc_info.value.message_dict
 
@@ -136,7 +153,7 @@ def test_launch_suggests_self_and_supervisor_open_and_peers_and_subordinates_awa
     assert not mail.outbox  # suggestions wait for the manager; self and supervisor are told by their inbox
 
 
-@pytest.mark.parametrize(("threshold", "limit", "k"), [(3, 8, 3), (5, 8, 5), (3, 3, 2), (2, 8, 3), (3, 1, 0)])
+@pytest.mark.parametrize(("threshold", "limit", "k"), [(3, 8, 3), (5, 8, 5), (3, 3, 2), (4, 8, 4), (3, 1, 0)])
 def test_every_agent_rates_exactly_k_team_mates_within_the_limit(org, team, threshold, limit, k):
     cycle = launch(org, units=[org.t1], anonymity_threshold=threshold, max_requests_per_rater=limit)
     assert fb.peers_suggested(cycle) == k
@@ -205,18 +222,22 @@ def test_the_appraisee_nominates_a_peer_who_waits_for_approval(org, cycle, djang
     row = arranged.request
     assert (row.rater, row.status, row.origin, row.proposed_by, row.decided_by) == (
         org.carl, S.PROPOSED, FeedbackRequest.Origin.NOMINATED, org.alice, None)
-    assert arranged.link == "" and mail.outbox == []
+    assert mail.outbox == []
 
 
-def test_the_appraisee_nominates_a_customer_whose_link_comes_with_approval(org, cycle):
-    arranged = add(cycle, org.alice, "customer", by=org.alice, external_name="  Acme buyer ",
-                   external_email="buyer@acme.example")
+def test_the_appraisee_nominates_a_customer_whose_link_comes_with_approval(org, cycle,
+                                                                          django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        arranged = add(cycle, org.alice, "customer", by=org.alice, external_name="  Acme buyer ",
+                       external_email="buyer@acme.example")
     row = arranged.request
-    assert (row.external_name, row.status, row.token_hash, arranged.link) == ("Acme buyer", S.PROPOSED, None, "")
-    decided = fb.feedback_request_decide(user=org.mike, request=row, approve=True)
+    assert (row.external_name, row.status, row.token_hash) == ("Acme buyer", S.PROPOSED, None)
+    assert mail.outbox == []
+    with django_capture_on_commit_callbacks(execute=True):
+        decided = fb.feedback_request_decide(user=org.mike, request=row, approve=True)
     row.refresh_from_db()
-    assert row.status == S.OPEN and decided.link
-    assert row.token_hash == hashlib.sha256(token_of(decided.link).encode()).hexdigest()
+    assert row.status == S.OPEN and not hasattr(decided, "link")
+    assert row.token_hash == hashlib.sha256(mailed_token("buyer@acme.example").encode()).hexdigest()
 
 
 @pytest.mark.parametrize("relationship", ["matrix", "subordinate", "supervisor", "self", "boss"])
@@ -245,7 +266,7 @@ def test_an_arranger_adds_an_open_request_and_the_rater_is_told(org, cycle, user
     row = arranged.request
     assert (row.status, row.origin, row.decided_by, row.proposed_by) == (
         S.OPEN, FeedbackRequest.Origin.ADDED, arranger, arranger)
-    assert arranged.link == "" and row.token_hash is None
+    assert row.token_hash is None
     [message] = mail.outbox
     assert message.to == ["carl@example.com"]
     assert message.subject == "Your feedback on Alice Agent is requested"
@@ -264,33 +285,34 @@ def test_a_customer_gets_a_single_link_of_which_only_the_hash_is_kept(org, cycle
     with django_capture_on_commit_callbacks(execute=True):
         arranged = add(cycle, org.alice, "customer", by=org.mike, external_name="Acme buyer",
                        external_email="buyer@acme.example")
-    token = token_of(arranged.link)
-    assert len(token) >= 40 and arranged.link.startswith(settings.SITE_URL)
+    token = mailed_token("buyer@acme.example")
+    link = f"{settings.SITE_URL}/reviews/feedback/t/{token}/"
+    assert len(token) >= 40
     row = FeedbackRequest.objects.get(pk=arranged.request.pk)
     assert row.rater is None and row.status == S.OPEN
     assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
     assert not [f.name for f in FeedbackRequest._meta.concrete_fields if token in str(getattr(row, f.attname))]
     assert before + 30 * DAY <= row.token_expires_at <= timezone.now() + 30 * DAY
     [message] = mail.outbox
-    assert message.to == ["buyer@acme.example"] and arranged.link in message.body
+    assert message.to == ["buyer@acme.example"] and link in message.body
     assert fb._due_text(cycle) in message.body  # the 360 deadline comes first: the customer is told that one
     assert fb.token_request(token).pk == row.pk
 
 
-def test_a_customer_link_lasts_its_days_and_never_past_the_360_deadline(org, cycle, settings):
+def test_a_customer_link_lasts_its_days_and_never_past_the_360_deadline(org, cycle, settings,
+                                                                      django_capture_on_commit_callbacks):
     settings.FEEDBACK_LINK_DAYS = 3
     before = timezone.now()
-    arranged = add(cycle, org.alice, "customer", by=org.mike, external_name="Acme")
-    row = arranged.request
+    row, token = add_customer(cycle, org.alice, by=org.mike, capture=django_capture_on_commit_callbacks)
     assert before + 3 * DAY <= row.token_expires_at <= timezone.now() + 3 * DAY
     # A link with days left stops at the 360 deadline, and works again if HR moves the deadline later.
     FeedbackRequest.objects.filter(pk=row.pk).update(token_expires_at=timezone.now() + 30 * DAY)
     set_phase(cycle, "feedback", self_assessment_due=timezone.now() - 2 * DAY, feedback_due=timezone.now() - HOUR)
     with pytest.raises(ValidationError) as exc:
-        fb.token_request(token_of(arranged.link))
-    assert errors(exc) == {"__all__": [str(fb.LINK_EXPIRED)]}
+        fb.token_request(token)
+    assert errors(exc) == {"__all__": [str(fb.LINK_INVALID)]}
     set_phase(cycle, "feedback", feedback_due=timezone.now() + DAY)
-    assert fb.token_request(token_of(arranged.link)).pk == row.pk
+    assert fb.token_request(token).pk == row.pk
 
 
 def test_a_customer_needs_a_name_and_a_valid_email(org, cycle):
@@ -299,8 +321,10 @@ def test_a_customer_needs_a_name_and_a_valid_email(org, cycle):
     assert errors(exc) == {"external_name": [str(fb.CUSTOMER_NAME_REQUIRED)],
                            "external_email": [str(fb.CUSTOMER_EMAIL_INVALID)]}
     assert not FeedbackRequest.objects.filter(relationship=R.CUSTOMER).exists()
-    # No email is fine: the arranger hands the link over.
-    assert add(cycle, org.alice, "customer", by=org.mike, external_name="Walk-in").link
+    # No email is refused: the link goes to the customer's address, never through the arranger's hands.
+    with pytest.raises(ValidationError) as exc:
+        add(cycle, org.alice, "customer", by=org.mike, external_name="Walk-in")
+    assert errors(exc) == {"external_email": [str(fb.CUSTOMER_EMAIL_REQUIRED)]}
 
 
 @pytest.mark.parametrize(("code", "message"), [
@@ -376,7 +400,8 @@ def test_approve_all_opens_every_request_awaiting_approval(org, cycle, django_ca
     add(cycle, org.alice, "customer", by=org.alice, external_name="Acme", external_email="buyer@acme.example")
     with django_capture_on_commit_callbacks(execute=True):
         done = fb.feedback_requests_approve_all(user=org.mike, appraisal=appraisal_of(cycle, org.alice))
-    assert len(done) == 3 and [bool(d.link) for d in done] == [False, False, True]
+    assert len(done) == 3
+    assert "/feedback/t/" in next(m.body for m in mail.outbox if m.to == ["buyer@acme.example"])
     assert set(FeedbackRequest.objects.filter(appraisal__person=org.alice, cycle=cycle).values_list(
         "status", flat=True)) == {S.OPEN}
     assert sorted(m.to[0] for m in mail.outbox) == ["bob@example.com", "buyer@acme.example", "carl@example.com"]
@@ -426,7 +451,8 @@ def test_rating_oneself_and_ones_reports_does_not_count_toward_the_limit(org):
 def test_customers_do_not_count_toward_any_limit(org):
     cycle = launch(org, max_requests_per_rater=1)
     for n in range(3):
-        assert add(cycle, org.alice, "customer", by=org.mike, external_name=f"Customer {n}").request.status == S.OPEN
+        assert add(cycle, org.alice, "customer", by=org.mike, external_name=f"Customer {n}",
+                   external_email=f"c{n}@client.example").request.status == S.OPEN
 
 
 def test_approval_is_refused_when_the_rater_has_reached_the_limit_and_approve_all_approves_nothing(
@@ -677,9 +703,8 @@ def test_two_submissions_at_once_store_one_response_on_postgresql():
 
 
 @pytest.fixture
-def customer(org, cycle) -> tuple[FeedbackRequest, str]:
-    arranged = add(cycle, org.alice, "customer", by=org.mike, external_name="Acme buyer")
-    return arranged.request, token_of(arranged.link)
+def customer(org, cycle, django_capture_on_commit_callbacks) -> tuple[FeedbackRequest, str]:
+    return add_customer(cycle, org.alice, by=org.mike, capture=django_capture_on_commit_callbacks)
 
 
 def test_a_customer_answers_once_through_the_link(org, cycle, customer):
@@ -693,7 +718,7 @@ def test_a_customer_answers_once_through_the_link(org, cycle, customer):
                  lambda: fb.feedback_token_submit(token=token, answers=scores(1), comment="")):
         with pytest.raises(ValidationError) as exc:
             call()
-        assert errors(exc) == {"__all__": [str(fb.LINK_USED)]}
+        assert errors(exc) == {"__all__": [str(fb.LINK_INVALID)]}
     assert FeedbackResponse.objects.count() == 1
 
 
@@ -711,28 +736,29 @@ def test_an_expired_link_is_refused(cycle, customer):
     FeedbackRequest.objects.filter(pk=request.pk).update(token_expires_at=timezone.now() - HOUR)
     with pytest.raises(ValidationError) as exc:
         fb.feedback_token_submit(token=token, answers=scores(5), comment="")
-    assert errors(exc) == {"__all__": [str(fb.LINK_EXPIRED)]}
+    assert errors(exc) == {"__all__": [str(fb.LINK_INVALID)]}
     FeedbackRequest.objects.filter(pk=request.pk).update(token_expires_at=cycle.feedback_due)
     set_phase(cycle, "appraisal")  # the 360 phase is over: the link with it
     with pytest.raises(ValidationError) as exc:
         fb.token_request(token)
-    assert errors(exc) == {"__all__": [str(fb.LINK_EXPIRED)]}
+    assert errors(exc) == {"__all__": [str(fb.LINK_INVALID)]}
     assert not FeedbackResponse.objects.exists()
 
 
 @pytest.mark.parametrize("token", ["", "nope", "x" * 43])
-def test_an_unknown_link_is_not_found(customer, token):
-    with pytest.raises(Http404):
-        fb.token_request(token)
-    with pytest.raises(Http404):
-        fb.feedback_token_submit(token=token, answers=scores(5), comment="")
+def test_an_unknown_link_is_refused_like_a_used_or_expired_one(customer, token):
+    for call in (lambda: fb.token_request(token),
+                 lambda: fb.feedback_token_submit(token=token, answers=scores(5), comment="")):
+        with pytest.raises(ValidationError) as exc:
+            call()
+        assert errors(exc) == {"__all__": [str(fb.LINK_INVALID)]}
 
 
 # ----------------------------------------------------------------- results
 
 
 @pytest.fixture
-def answered(org, team) -> Appraisal:
+def answered(org, team, django_capture_on_commit_callbacks) -> Appraisal:
     """Alice's 360: herself 5; Mike 4; matrix managers Dana 5 and Olga 3; peers Bob 2, Eve 4, Fay 3 (communication 5);
     one customer (too few to show); nobody reports to her. Submitted in an order unlike the sorted results."""
     cycle = launch(org)
@@ -749,7 +775,7 @@ def answered(org, team) -> Appraisal:
     submit(request_of(cycle, org.alice, org.dana), 5)
     submit(request_of(cycle, org.alice, eve), 4, comment="Apple pie")
     submit(request_of(cycle, org.alice, org.mike), 4)
-    token = token_of(add(cycle, org.alice, "customer", by=org.mike, external_name="Acme").link)
+    _row, token = add_customer(cycle, org.alice, by=org.mike, name="Acme", capture=django_capture_on_commit_callbacks)
     fb.feedback_token_submit(token=token, answers=scores(1), comment="Customer secret")
     return appraisal_of(cycle, org.alice)
 
@@ -823,23 +849,24 @@ def test_the_360_score_is_the_mean_of_the_shown_groups_without_self(answered):
 
 
 def test_an_anonymous_group_is_shown_from_the_threshold_up(org, team):
-    cycle = launch(org, anonymity_threshold=2)
-    for peer in team[:2]:  # Eve and Fay, suggested at launch
+    cycle = launch(org, anonymity_threshold=4)
+    for peer in (org.bob, *team[:2]):  # Bob, Eve and Fay, suggested at launch
         request = request_of(cycle, org.alice, peer)
         fb.feedback_request_decide(user=org.mike, request=request, approve=True)
         submit(request, 4)
     submit(request_of(cycle, org.alice, org.mike), 2)
     set_phase(cycle, "appraisal")
-    results = fb.feedback_results(appraisal_of(cycle, org.alice))
-    peers = next(g for g in results.groups if g.relationship == "peer")
-    assert (peers.shown, peers.count, peers.mean) == (True, 2, 4.0)
-    assert results.score == pytest.approx(20 * (2 + 4) / 2)
-    # The same answers under the default threshold of 3: hidden, and left out of the score.
-    ReviewCycle.objects.filter(pk=cycle.pk).update(anonymity_threshold=3)
+    # Three answers under a threshold of 4: hidden, and left out of the score.
     results = fb.feedback_results(appraisal_of(cycle, org.alice))
     peers = next(g for g in results.groups if g.relationship == "peer")
     assert (peers.shown, peers.count, peers.mean, peers.means) == (False, None, None, {})
     assert results.score == pytest.approx(40.0)
+    # The same answers under the default threshold of 3: shown, and counted.
+    ReviewCycle.objects.filter(pk=cycle.pk).update(anonymity_threshold=3)
+    results = fb.feedback_results(appraisal_of(cycle, org.alice))
+    peers = next(g for g in results.groups if g.relationship == "peer")
+    assert (peers.shown, peers.count, peers.mean) == (True, 3, 4.0)
+    assert results.score == pytest.approx(20 * (2 + 4) / 2)
 
 
 def test_no_score_without_answers_from_others(org, cycle):

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
+from django.core import mail
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -33,8 +35,8 @@ R = FeedbackRequest.Relationship
 S = FeedbackRequest.Status
 CODES = ["communication", "interpersonal", "leadership", "administration", "customer_focus"]
 # What a row about a rater may say: nothing about when it was asked, decided or answered.
-ROW_KEYS = {"id", "relationship", "relationship_label", "rater_name", "rater_code", "origin", "origin_label", "status",
-            "status_label", "anonymous"}
+ROW_KEYS = {"id", "relationship", "relationship_label", "rater_name", "rater_code", "email", "origin", "origin_label",
+            "status", "status_label", "anonymous"}
 
 
 @pytest.fixture(autouse=True)
@@ -90,8 +92,10 @@ def keys_of(data) -> set[str]:
     return set()
 
 
-def link_token(link: str) -> str:
-    return link.rstrip("/").rsplit("/", 1)[-1]
+def mailed_token(address: str) -> str:
+    """The token of the last link e-mailed to a customer: the only place a link goes."""
+    [body] = [m.body for m in mail.outbox if m.to == [address]][-1:]
+    return re.search(r"/feedback/t/([^/\s]+)/", body).group(1)
 
 
 # ------------------------------------------------------------ the rater's list
@@ -287,7 +291,7 @@ def test_the_manager_approves_a_suggested_peer(org):
     assert response.json() == {
         "id": None, "relationship": "peer", "relationship_label": "Peer", "rater_name": "Bob Peer",
         "rater_code": "BOB", "origin": "suggested", "origin_label": "Suggested", "status": "asked",
-        "status_label": "Asked", "anonymous": True, "link": "",
+        "status_label": "Asked", "anonymous": True, "email": "",
     }
     peer.refresh_from_db()
     assert (peer.status, peer.decided_by) == (S.OPEN, org.mike)
@@ -352,7 +356,7 @@ def test_only_requests_awaiting_approval_carry_their_id(org):
     assert [r["id"] for r in rows] == [None, None, request_of(cycle, org.alice, org.bob).pk]
 
 
-def test_the_appraisee_nominates_and_the_manager_adds(org):
+def test_the_appraisee_nominates_and_the_manager_adds(org, django_capture_on_commit_callbacks):
     cycle = launched(org)
     url = f"{BASE}appraisals/{appraisal_of(cycle, org.alice).pk}/feedback/requests/"
     response = api(org.alice).post(url, {"relationship": "peer", "rater": "carl"}, format="json")
@@ -361,24 +365,29 @@ def test_the_appraisee_nominates_and_the_manager_adds(org):
     assert response.json() == {
         "id": nominated.pk, "relationship": "peer", "relationship_label": "Peer", "rater_name": "Carl Two",
         "rater_code": "CARL", "origin": "nominated", "origin_label": "Nominated by the appraisee",
-        "status": "proposed", "status_label": "Awaiting approval", "anonymous": True, "link": "",
+        "status": "proposed", "status_label": "Awaiting approval", "anonymous": True, "email": "",
     }
-    response = api(org.alice).post(url, {"relationship": "customer", "external_name": "Acme buyer"}, format="json")
-    assert (response.status_code, response.json()["status"], response.json()["link"]) == (201, "proposed", "")
+    response = api(org.alice).post(url, {"relationship": "customer", "external_name": "Acme buyer",
+                                         "external_email": "buyer@acme.test"}, format="json")
+    assert (response.status_code, response.json()["status"]) == (201, "proposed")
+    assert response.json()["email"] == "", "the appraisee is not an arranger"
+    assert "link" not in response.json()
 
     response = api(org.mike).post(url, {"relationship": "matrix", "rater": "OLGA"}, format="json")
     assert response.status_code == 201
     assert (response.json()["status"], response.json()["origin"], response.json()["id"]) == ("open", "added", None)
-    response = api(org.mike).post(url, {"relationship": "customer", "external_name": "Zed Client",
-                                        "external_email": "zed@client.test"}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(org.mike).post(url, {"relationship": "customer", "external_name": "Zed Client",
+                                            "external_email": "zed@client.test"}, format="json")
     assert response.status_code == 201
     body = response.json()
-    assert (body["status"], body["rater_name"], body["rater_code"]) == ("asked", "Zed Client", "")
-    assert body["link"].startswith("http") and "/feedback/t/" in body["link"]
+    assert (body["status"], body["rater_name"], body["rater_code"], body["email"]) == (
+        "asked", "Zed Client", "", "zed@client.test")
+    assert "link" not in body and "/feedback/t/" not in response.content.decode(), "the link goes to the customer only"
     customer = FeedbackRequest.objects.get(appraisal__person=org.alice, external_name="Zed Client")
-    assert customer.token_hash == feedback.token_hash(link_token(body["link"])), "only the hash is kept"
+    assert customer.token_hash == feedback.token_hash(mailed_token("zed@client.test")), "only the hash is kept"
     rows = api(org.mike).get(url).json()
-    assert all("link" not in r for r in rows), "a link is shown once"
+    assert all("link" not in r for r in rows)
 
 
 @pytest.mark.parametrize("who, data, field, message", [
@@ -389,7 +398,9 @@ def test_the_appraisee_nominates_and_the_manager_adds(org):
     ("mike", {"relationship": "peer", "rater": "BOB"}, "rater", feedback.RATER_ALREADY % {"name": "Bob Peer"}),
     ("alice", {"relationship": "subordinate", "rater": "CARL"}, "relationship", feedback.RELATIONSHIP_NOT_ALLOWED),
     ("mike", {"relationship": "self", "rater": "CARL"}, "relationship", feedback.RELATIONSHIP_NOT_ALLOWED),
-    ("alice", {"relationship": "customer", "external_name": " "}, "external_name", feedback.CUSTOMER_NAME_REQUIRED),
+    ("alice", {"relationship": "customer", "external_name": " ", "external_email": "a@client.test"}, "external_name",
+     feedback.CUSTOMER_NAME_REQUIRED),
+    ("alice", {"relationship": "customer", "external_name": "X"}, "external_email", feedback.CUSTOMER_EMAIL_REQUIRED),
     ("mike", {"relationship": "customer", "external_name": "X", "external_email": "not-an-email"}, "external_email",
      feedback.CUSTOMER_EMAIL_INVALID),
     ("mike", {"relationship": "friend", "rater": "CARL"}, "relationship", None),
@@ -432,7 +443,8 @@ def test_appraisal_feedback_answers_404_to_who_cannot_see_it(org):
     assert not FeedbackRequest.objects.filter(appraisal_id=pk, rater=org.carl).exists()
 
 
-def test_appraisal_rows_take_constant_queries(org, django_assert_max_num_queries):
+def test_appraisal_rows_take_constant_queries(org, django_assert_max_num_queries, settings):
+    settings.FEEDBACK_MAX_CUSTOMERS = 15
     cycle = launched(org)
     appraisal = appraisal_of(cycle, org.alice)
     url = f"{BASE}appraisals/{appraisal.pk}/feedback/requests/"
@@ -441,7 +453,7 @@ def test_appraisal_rows_take_constant_queries(org, django_assert_max_num_queries
         assert len(client.get(url).json()) == 3
     for i in range(15):
         feedback.feedback_request_add(user=org.mike, appraisal=appraisal, relationship=R.CUSTOMER,
-                                      external_name=f"Customer {i}")
+                                      external_name=f"Customer {i}", external_email=f"c{i}@client.test")
     for i in range(10):
         make_person(f"M{i:03d}", f"Matrix {i}", org.t2, "agent", org.dana)
         feedback.feedback_request_add(user=org.mike, appraisal=appraisal, relationship=R.MATRIX, rater_code=f"M{i:03d}")
@@ -466,7 +478,8 @@ def test_approve_all_opens_every_request_awaiting_approval(org):
     assert [(r["relationship"], r["rater_name"], r["status"]) for r in rows] == [
         ("peer", "Bob Peer", "asked"), ("customer", "Acme buyer", "asked"),
     ]
-    assert rows[0]["link"] == "" and "/feedback/t/" in rows[1]["link"]
+    assert "/feedback/t/" not in response.content.decode()
+    assert rows[1]["email"] == "buyer@acme.test", "the arranger sees where the link goes"
     assert not FeedbackRequest.objects.filter(appraisal=appraisal, status=S.PROPOSED).exists()
     again = api(org.mike).post(url)
     assert again.status_code == 400 and again.json() == {"__all__": [str(feedback.NOTHING_TO_APPROVE)]}
@@ -556,7 +569,9 @@ def test_an_anonymous_group_is_shown_only_from_the_threshold(org):
         assert not {k for k in keys_of(body) if k.endswith("_at") or k in ("id", "created", "rater_code")}
 
 
-def test_results_take_constant_queries(org, django_assert_max_num_queries):
+def test_results_take_constant_queries(org, django_assert_max_num_queries, settings,
+                                      django_capture_on_commit_callbacks):
+    settings.FEEDBACK_MAX_CUSTOMERS = 10
     cycle = three_peers(org)
     alice = appraisal_of(cycle, org.alice)
     to_phase(cycle, Phase.APPRAISAL)
@@ -567,9 +582,10 @@ def test_results_take_constant_queries(org, django_assert_max_num_queries):
     for r in FeedbackRequest.objects.filter(appraisal=alice, status=S.OPEN).select_related("rater"):
         answer(r.rater, r)
     for i in range(10):
-        add = feedback.feedback_request_add(user=org.mike, appraisal=alice, relationship=R.CUSTOMER,
-                                            external_name=f"Customer {i}")
-        feedback.feedback_token_submit(token=link_token(add.link), answers=all_scores(3), comment="ok")
+        with django_capture_on_commit_callbacks(execute=True):
+            feedback.feedback_request_add(user=org.mike, appraisal=alice, relationship=R.CUSTOMER,
+                                          external_name=f"Customer {i}", external_email=f"c{i}@client.test")
+        feedback.feedback_token_submit(token=mailed_token(f"c{i}@client.test"), answers=all_scores(3), comment="ok")
     to_phase(cycle, Phase.APPRAISAL)
     # Expect 2: the appraisal with its cycle, people and unit, and every answer of it at once.
     with django_assert_max_num_queries(len(ctx.captured_queries)):
@@ -580,15 +596,25 @@ def test_results_take_constant_queries(org, django_assert_max_num_queries):
 # -------------------------------------------------------------- customer links
 
 
-def customer_link(org, cycle) -> tuple[FeedbackRequest, str]:
-    response = api(org.mike).post(f"{BASE}appraisals/{appraisal_of(cycle, org.alice).pk}/feedback/requests/",
-                                  {"relationship": "customer", "external_name": "Acme buyer"}, format="json")
-    return FeedbackRequest.objects.get(external_name="Acme buyer"), link_token(response.json()["link"])
+@pytest.fixture
+def customer_link(org, django_capture_on_commit_callbacks):
+    """Mike adds a customer through the API; (their request, the token from the e-mail they received)."""
+
+    def add(cycle) -> tuple[FeedbackRequest, str]:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = api(org.mike).post(
+                f"{BASE}appraisals/{appraisal_of(cycle, org.alice).pk}/feedback/requests/",
+                {"relationship": "customer", "external_name": "Acme buyer", "external_email": "buyer@acme.test"},
+                format="json")
+        assert response.status_code == 201, response.data
+        return FeedbackRequest.objects.get(external_name="Acme buyer"), mailed_token("buyer@acme.test")
+
+    return add
 
 
-def test_a_customer_answers_once_through_their_link_without_signing_in(org):
+def test_a_customer_answers_once_through_their_link_without_signing_in(org, customer_link):
     cycle = launched(org)
-    row, token = customer_link(org, cycle)
+    row, token = customer_link(cycle)
     url = f"{BASE}feedback/token/{token}/"
     body = api().get(url).json()
     assert (body["appraisee_name"], body["cycle_name"]) == ("Alice Agent", cycle.name)
@@ -598,17 +624,17 @@ def test_a_customer_answers_once_through_their_link_without_signing_in(org):
     assert response.status_code == 200, response.data
     assert response.json() == {"status": "submitted", "message": str(feedback_apis.THANK_YOU)}
     again = api().post(url, {"answers": all_scores(1)}, format="json")
-    assert again.status_code == 410 and again.json() == {"detail": str(feedback.LINK_USED)}
-    assert api().get(url).status_code == 410
+    assert again.status_code == 404 and again.json() == {"detail": str(feedback.LINK_INVALID)}
+    assert api().get(url).json() == {"detail": str(feedback.LINK_INVALID)}
     stored = FeedbackResponse.objects.get()
     assert (stored.relationship, stored.request_id, stored.comment) == ("customer", None, "Very helpful")
     assert sorted(stored.answers.values_list("score", flat=True)) == [5] * 5, "only the first answers are kept"
     assert FeedbackRequest.objects.get(pk=row.pk).status == S.SUBMITTED
 
 
-def test_bad_answers_through_a_link_answer_400_and_do_not_spend_it(org):
+def test_bad_answers_through_a_link_answer_400_and_do_not_spend_it(org, customer_link):
     cycle = launched(org)
-    row, token = customer_link(org, cycle)
+    row, token = customer_link(cycle)
     url = f"{BASE}feedback/token/{token}/"
     response = api().post(url, {"answers": {"communication": {"score": 9}}}, format="json")
     assert response.status_code == 400 and response.json() == {"communication_score": [str(feedback.SCORE_RANGE)]}
@@ -618,33 +644,34 @@ def test_bad_answers_through_a_link_answer_400_and_do_not_spend_it(org):
     assert api().post(url, {"answers": all_scores(3)}, format="json").status_code == 200
 
 
-def test_an_unknown_link_answers_404(org):
+def test_an_unknown_link_answers_404(org, customer_link):
     cycle = launched(org)
-    customer_link(org, cycle)
+    customer_link(cycle)
     for token in ("not-a-token", "x" * 43):
-        assert api().get(f"{BASE}feedback/token/{token}/").status_code == 404
-        assert api().post(f"{BASE}feedback/token/{token}/", {"answers": all_scores()}, format="json").status_code == 404
+        for response in (api().get(f"{BASE}feedback/token/{token}/"),
+                         api().post(f"{BASE}feedback/token/{token}/", {"answers": all_scores()}, format="json")):
+            assert response.status_code == 404 and response.json() == {"detail": str(feedback.LINK_INVALID)}
     assert not FeedbackResponse.objects.exists()
 
 
-def test_an_expired_link_answers_410(org):
+def test_an_expired_link_answers_like_an_unknown_one(org, customer_link):
     cycle = launched(org)
-    row, token = customer_link(org, cycle)
+    row, token = customer_link(cycle)
     FeedbackRequest.objects.filter(pk=row.pk).update(token_expires_at=timezone.now() - dt.timedelta(seconds=1))
     url = f"{BASE}feedback/token/{token}/"
     response = api().get(url)
-    assert response.status_code == 410 and response.json() == {"detail": str(feedback.LINK_EXPIRED)}
+    assert response.status_code == 404 and response.json() == {"detail": str(feedback.LINK_INVALID)}
     response = api().post(url, {"answers": all_scores()}, format="json")
-    assert response.status_code == 410 and response.json() == {"detail": str(feedback.LINK_EXPIRED)}
+    assert response.status_code == 404 and response.json() == {"detail": str(feedback.LINK_INVALID)}
     assert not FeedbackResponse.objects.exists()
     assert FeedbackRequest.objects.get(pk=row.pk).status == S.OPEN
 
 
-def test_the_link_is_throttled_per_client(org, monkeypatch, settings):
+def test_the_link_is_throttled_per_client(org, monkeypatch, settings, customer_link):
     assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["feedback_token"] == "30/min"
     monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"feedback_token": "2/min"})
     cycle = launched(org)
-    _, token = customer_link(org, cycle)
+    _, token = customer_link(cycle)
     assert api().get(f"{BASE}feedback/token/wrong/").status_code == 404
     assert api().get(f"{BASE}feedback/token/{token}/").status_code == 200
     assert api().get(f"{BASE}feedback/token/{token}/").status_code == 429

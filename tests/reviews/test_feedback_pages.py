@@ -14,6 +14,7 @@ import re
 
 import pytest
 from django.conf import settings
+from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -21,6 +22,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from reviews import feedback, questionnaires, services
+from reviews.feedback_views import CUSTOMER_ASKED
 from reviews.models import (
     Appraisal, Competency, FeedbackAnswer, FeedbackRequest, FeedbackResponse, FeedbackTemplate, ReviewCycle,
 )
@@ -300,18 +302,31 @@ def test_the_pages_need_a_login(client, org):
 # -------------------------------------------------------- customer's link
 
 
-def _customer(org, appraisal, **kwargs) -> str:
-    arranged = feedback.feedback_request_add(user=org.mike, appraisal=appraisal, relationship=R.CUSTOMER,
-                                             external_name=kwargs.get("name", "Mr Wang"),
-                                             external_email=kwargs.get("email", ""))
-    return arranged.link.split(settings.SITE_URL, 1)[1]
+def mailed_link(address: str) -> str:
+    """The path of the last link e-mailed to a customer: the only place a link goes."""
+    [body] = [m.body for m in mail.outbox if m.to == [address]][-1:]
+    return re.search(r"/reviews/feedback/t/[^/\s]+/", body).group(0)
 
 
-def test_a_customer_answers_once_through_the_link(client, org):
+@pytest.fixture
+def customer_url(org, django_capture_on_commit_callbacks):
+    """Mike adds a customer; the path of the link e-mailed to them."""
+
+    def add(appraisal, name="Mr Wang", email="") -> str:
+        email = email or f"{name.lower().replace(' ', '.')}@client.example"
+        with django_capture_on_commit_callbacks(execute=True):
+            feedback.feedback_request_add(user=org.mike, appraisal=appraisal, relationship=R.CUSTOMER,
+                                          external_name=name, external_email=email)
+        return mailed_link(email)
+
+    return add
+
+
+def test_a_customer_answers_once_through_the_link(client, org, customer_url):
     cycle = open_cycle(org)
     alice = appraisal_of(cycle, org.alice)
     approve_all(org, alice)
-    url = _customer(org, alice)
+    url = customer_url(alice)
     response = client.get(url)
     assert response.status_code == 200
     html = body_of(response)
@@ -324,18 +339,18 @@ def test_a_customer_answers_once_through_the_link(client, org):
     assert response.status_code == 200
     assert "Your feedback on Alice Agent" in body_of(response)
     assert FeedbackResponse.objects.filter(appraisal=alice, relationship=R.CUSTOMER).count() == 1
-    # The link is spent: a second answer is refused with the message and saves nothing.
+    # The link is spent: a second answer is refused, as an unknown link is, and saves nothing.
     response = client.post(url, answer_data(cycle, score="1", overall="Again"))
-    assert response.status_code == 410
-    assert shows(body_of(response), feedback.LINK_USED)
+    assert response.status_code == 404
+    assert shows(body_of(response), feedback.LINK_INVALID)
     assert FeedbackResponse.objects.filter(appraisal=alice).count() == 1
     assert not FeedbackResponse.objects.filter(comment="Again").exists()
-    assert client.get(url).status_code == 410
+    assert client.get(url).status_code == 404
 
 
-def test_a_customer_link_in_chinese(client, org):
+def test_a_customer_link_in_chinese(client, org, customer_url):
     cycle = open_cycle(org)
-    url = _customer(org, appraisal_of(cycle, org.alice))
+    url = customer_url(appraisal_of(cycle, org.alice))
     response = client.get(url, **ZH)
     assert response.status_code == 200
     html = body_of(response)
@@ -345,22 +360,28 @@ def test_a_customer_link_in_chinese(client, org):
     assert '<html lang="zh-hans">' in body_of(client.get(url))
 
 
-def test_an_expired_or_unknown_link(client, org):
+def test_an_expired_or_unknown_link(client, org, customer_url):
     cycle = open_cycle(org)
     alice = appraisal_of(cycle, org.alice)
-    url = _customer(org, alice)
+    url = customer_url(alice)
     FeedbackRequest.objects.filter(relationship=R.CUSTOMER).update(token_expires_at=timezone.now() - dt.timedelta(1))
-    response = client.get(url)
-    assert response.status_code == 410 and shows(body_of(response), feedback.LINK_EXPIRED)
+    expired = client.get(url)
+    assert expired.status_code == 404 and shows(body_of(expired), feedback.LINK_INVALID)
     response = client.post(url, answer_data(cycle))
-    assert response.status_code == 410
+    assert response.status_code == 404
     assert not FeedbackResponse.objects.exists()
-    assert client.get(reverse("feedback-token", args=["not-a-token"])).status_code == 404
+    unknown = client.get(reverse("feedback-token", args=["not-a-token"]))
+    assert unknown.status_code == 404
+    # Expired and unknown read the same: the page tells nothing of the link's state.
+    def message(response):
+        return re.search(r'<article.*</article>', body_of(response), re.S).group(0)
+
+    assert message(unknown) == message(expired)
 
 
-def test_bad_customer_answers_show_field_messages(client, org):
+def test_bad_customer_answers_show_field_messages(client, org, customer_url):
     cycle = open_cycle(org)
-    url = _customer(org, appraisal_of(cycle, org.alice))
+    url = customer_url(appraisal_of(cycle, org.alice))
     data = answer_data(cycle)
     data[f"{codes(cycle)[0]}_score"] = ""
     response = client.post(url, data)
@@ -462,7 +483,9 @@ def test_the_appraisee_nominates_and_the_manager_approves(client, org, mailoutbo
     assert reverse("feedback-answer", args=[nominated.pk]) in html
 
 
-def test_a_manager_rejects_approves_all_and_adds_a_customer_with_a_link(client, org):
+def test_a_manager_rejects_approves_all_and_adds_a_customer_whose_link_is_mailed_to_them_only(
+    client, org, django_capture_on_commit_callbacks
+):
     cycle = open_cycle(org)
     alice = appraisal_of(cycle, org.alice)
     url = reverse("appraisal-feedback", args=[alice.pk])
@@ -472,25 +495,34 @@ def test_a_manager_rejects_approves_all_and_adds_a_customer_with_a_link(client, 
     assert "The request to Bob Peer was rejected." in messages_of(response)
     bob.refresh_from_db()
     assert bob.status == S.REJECTED
-    # A customer nominated by Alice: approving it gives the link, shown once.
-    feedback.feedback_request_add(user=org.alice, appraisal=alice, relationship=R.CUSTOMER, external_name="Ms Li")
-    response = client.post(url, {"action": "approve_all"}, follow=True)
+    # A customer nominated by Alice: approving it mails the link to the customer, and shows it to nobody.
+    feedback.feedback_request_add(user=org.alice, appraisal=alice, relationship=R.CUSTOMER, external_name="Ms Li",
+                                  external_email="li@client.example")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"action": "approve_all"}, follow=True)
     shown = messages_of(response)
     assert "3 requests approved." in shown  # Amy, Ben and Ms Li
-    links = [m for m in shown if "Personal link for Ms Li" in m]
-    assert len(links) == 1 and "/reviews/feedback/t/" in links[0]
+    assert "/feedback/t/" not in body_of(response) and not any("/feedback/t/" in m for m in shown)
+    assert mailed_link("li@client.example")
     assert not FeedbackRequest.objects.filter(appraisal=alice, status=S.PROPOSED).exists()
-    # Shown once: the next view of the page has no link.
-    assert "/reviews/feedback/t/" not in body_of(client.get(url))
+    # The arranger sees where the link went, and may send it again; never the link.
+    html = body_of(client.get(url))
+    assert "li@client.example" in html and 'value="resend"' in html and "/feedback/t/" not in html
     response = client.post(url, {"action": "approve_all"}, follow=True)
     assert str(feedback.NOTHING_TO_APPROVE) in messages_of(response)
-    # An arranger adds a customer without an email: the link to hand over.
-    response = client.post(url, {"action": "add", "relationship": "customer", "external_name": "Mr Wang"},
-                           follow=True)
+    # A customer without an email address is refused: the link has nowhere else to go.
+    response = client.post(url, {"action": "add", "relationship": "customer", "external_name": "Mr Wang"})
+    assert response.status_code == 400 and shows(body_of(response), feedback.CUSTOMER_EMAIL_REQUIRED)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"action": "add", "relationship": "customer", "external_name": "Mr Wang",
+                                     "external_email": "wang@client.example"}, follow=True)
     shown = messages_of(response)
-    assert "Mr Wang was asked for feedback." in shown
-    link = next(m for m in shown if "Personal link for Mr Wang" in m)
-    token_url = link[link.index("/reviews/feedback/t/"):]
+    assert str(CUSTOMER_ASKED % {"name": "Mr Wang", "email": "wang@client.example"}) in shown
+    assert "/feedback/t/" not in body_of(response)
+    token_url = mailed_link("wang@client.example")
+    # Mike signed in cannot open it (nor learn whether it is valid); the customer, signed out, can.
+    refused = client.get(token_url)
+    assert refused.status_code == 403 and shows(body_of(refused), feedback.SIGNED_IN)
     client.logout()
     assert client.get(token_url).status_code == 200
     # Adding a matrix manager by code.
@@ -602,7 +634,9 @@ def test_the_appraisal_page_links_to_its_feedback(client, org):
     assert reverse("appraisal-feedback", args=[alice.pk]) in html
 
 
-def test_the_appraisal_feedback_page_takes_constant_queries(client, org, django_assert_max_num_queries):
+def test_the_appraisal_feedback_page_takes_constant_queries(client, org, django_assert_max_num_queries, settings,
+                                                            customer_url):
+    settings.FEEDBACK_MAX_CUSTOMERS = 8
     cycle, alice = _results_with_peers(org, 3)
     login(client, org.hana)
     url = reverse("appraisal-feedback", args=[alice.pk])
@@ -613,8 +647,9 @@ def test_the_appraisal_feedback_page_takes_constant_queries(client, org, django_
     ReviewCycle.objects.filter(pk=cycle.pk).update(phase=ReviewCycle.Phase.FEEDBACK)
     cycle.refresh_from_db()
     alice = appraisal_of(cycle, org.alice)
+    client.logout()  # a customer's link is never used from a signed-in session
     for i in range(8):
-        link = _customer(org, alice, name=f"Customer {i}")
+        link = customer_url(alice, name=f"Customer {i}")
         client.post(link, answer_data(cycle, comment=f"customer {i}"))
     for user in (org.olga, org.dirk, org.dana):
         feedback.feedback_request_add(user=org.hana, appraisal=alice, relationship=R.MATRIX,
