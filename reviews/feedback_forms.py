@@ -29,6 +29,9 @@ SCALE = [
 ]
 
 
+COMMENT_PLACEHOLDER = _("Comment (optional)")
+
+
 def _text(label, rows=2):
     return forms.CharField(label=label, required=False, widget=forms.Textarea(attrs={"rows": rows}))
 
@@ -61,6 +64,8 @@ class FeedbackAnswerForm(forms.Form):
                 _("Comment on %(competency)s") % {"competency": question_label(q)}
             )
             self.fields[f"{code}_comment"].initial = given.get("comment", "")
+            # Its label is for screen readers (the table's column says it); on a phone the box needs a word of its own.
+            self.fields[f"{code}_comment"].widget.attrs["placeholder"] = COMMENT_PLACEHOLDER
         # Comment last: after the questions, in the order the page shows them.
         self.order_fields([f for f in self.fields if f != "comment"] + ["comment"])
 

@@ -170,6 +170,9 @@ def feedback_token_page(request: HttpRequest, token: str) -> HttpResponse:
 
     Never from a signed-in session: a staff account is refused before the link
     is looked up, so it learns nothing of it (not even whether it is valid).
+    The link's pages send their address to no other site (referrer
+    "same-origin"; "no-referrer" would make the browser send "Origin: null"
+    with the form, which the CSRF check refuses).
     """
     if request.user.is_authenticated:
         return render(request, "reviews/feedback_token_signed_in.html", {"message": feedback.SIGNED_IN}, status=403)

@@ -21,6 +21,9 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -97,6 +100,22 @@ class Site:
         """Run Python in the site's Django (what time or the beat does between two steps of a journey)."""
         return self.manage("shell", "-c", code)
 
+    def emails_to(self, address: str, *, seconds: float = 60) -> list[EmailMessage]:
+        """The e-mails the site sent to `address` (oldest first); waits for the first one (the worker sends them)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            found = []
+            for path in sorted((self.var / "mail").glob("*.log"), key=lambda p: (p.stat().st_mtime, p.name)):
+                # The file-based backend writes each message followed by a line of 79 dashes.
+                for raw in path.read_bytes().split(b"\n" + b"-" * 79 + b"\n"):
+                    if raw.strip():
+                        message = BytesParser(policy=policy.default).parsebytes(raw.lstrip())
+                        if address.lower() in str(message["To"] or "").lower():
+                            found.append(message)
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.5)
+
     def log(self, name: str) -> str:
         path = self.var / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
@@ -135,7 +154,9 @@ def _site(tmp_path_factory, name: str):
         "SITE_URL": url,
         "PORT": str(port),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
+        # Each e-mail the worker sends is a file in var/mail/: a journey reads it as its recipient would.
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(var / "mail"),
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     }
