@@ -97,13 +97,18 @@ class RaterForm(forms.Form):
     rater = forms.CharField(
         label=_("Colleague"), required=False, max_length=250,
         help_text=_("For a colleague: start typing a name or an employee code and pick from the list."),
-        widget=forms.TextInput(attrs={"list": "rater-options", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"list": "rater-options", "autocomplete": "off", "data-unless": "customer"}),
     )
-    external_name = forms.CharField(label=_("Customer's name"), required=False, max_length=200)
+    # data-when / data-unless: static/scorecard.js shows only the fields of the relationship chosen
+    # (all are shown without scripts; the service ignores those that do not apply).
+    external_name = forms.CharField(
+        label=_("Customer's name"), required=False, max_length=200,
+        widget=forms.TextInput(attrs={"data-when": "customer"}),
+    )
     external_email = forms.CharField(
         label=_("Customer's email"), required=False, max_length=254,
         help_text=_("Required for a customer, outside the company: their personal link is sent there, and only there."),
-        widget=forms.EmailInput,
+        widget=forms.EmailInput(attrs={"data-when": "customer"}),
     )
 
     def __init__(self, *args, arranger: bool, **kwargs):

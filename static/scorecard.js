@@ -89,6 +89,22 @@ document.addEventListener("submit", function (e) {
       select.addEventListener("change", function () { select.form.submit(); });
     });
     // A "Print" button.
+    // A form with a relationship choice (the 360 rater form): show only the fields of the chosen
+    // relationship — data-when="customer" for a customer's, data-unless="customer" for a colleague's.
+    document.querySelectorAll("form select[name=relationship]").forEach(function (select) {
+      var form = select.form;
+      function show() {
+        form.querySelectorAll("[data-when], [data-unless]").forEach(function (input) {
+          var field = input.closest(".field") || input;
+          var wanted = input.hasAttribute("data-when")
+            ? input.getAttribute("data-when") === select.value
+            : input.getAttribute("data-unless") !== select.value;
+          field.hidden = !wanted;
+        });
+      }
+      select.addEventListener("change", show);
+      show();
+    });
     document.querySelectorAll("[data-print]").forEach(function (button) {
       button.addEventListener("click", function () { window.print(); });
     });

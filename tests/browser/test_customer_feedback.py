@@ -53,7 +53,9 @@ def test_manager_asks_a_customer_whose_link_only_the_customer_can_use(journey, s
     m.check().link("Raters and results")
     m.sees(f"360 feedback on {agent_name}")
     feedback_page = m.path
+    assert m.field("Colleague").is_visible() and not m.field("Customer's name").is_visible()
     m.field("Relationship").select_option(label="Customer")
+    assert not m.field("Colleague").is_visible()  # only the fields a customer needs
     m.fill("Customer's name", customer).fill("Customer's email", email)
     m.press("Add the rater", exact=True)
     assert CUSTOMER_ASKED % {"name": customer, "email": email} in m.messages()
