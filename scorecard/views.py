@@ -495,39 +495,37 @@ def kpi_weights_page(request: HttpRequest) -> HttpResponse:
 @login_required
 def measure_create_page(request: HttpRequest) -> HttpResponse:
     _require_library_editor(request)
-    form = MeasureForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            measure = services.measure_create(user=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            form_errors_from(form, exc)
-        else:
-            messages.success(request, MEASURE_SAVED % {"code": measure.code})
-            return redirect(reverse("kpi-list") + "#measures")
-    status = 400 if form.errors else 200
-    if form.errors:
-        messages.error(request, NOT_SAVED)
-    return render(request, "scorecard/measure_form.html", {"form": form}, status=status)
+    return _measure_form_page(request, None)
 
 
 @login_required
 def measure_edit_page(request: HttpRequest, code: str) -> HttpResponse:
     """Change a measure's names, kind and maximum per row (directors; anyone else gets 404)."""
     _require_library_editor(request)
-    measure = get_object_or_404(Measure, code=code)
-    form = MeasureForm(request.POST or None, measure=measure)
+    return _measure_form_page(request, get_object_or_404(Measure, code=code))
+
+
+def _measure_form_page(request: HttpRequest, measure: Measure | None) -> HttpResponse:
+    """The measure form: a new measure, or `measure` changed; back to the library's measures once saved."""
+    form = MeasureForm(request.POST or None, measure=measure) if measure else MeasureForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.measure_update(user=request.user, measure=measure, **form.cleaned_data)
+            if measure is None:
+                measure = services.measure_create(user=request.user, **form.cleaned_data)
+                saved = MEASURE_SAVED
+            else:
+                services.measure_update(user=request.user, measure=measure, **form.cleaned_data)
+                saved = MEASURE_UPDATED
         except ValidationError as exc:
             form_errors_from(form, exc)
         else:
-            messages.success(request, MEASURE_UPDATED % {"code": measure.code})
+            messages.success(request, saved % {"code": measure.code})
             return redirect(reverse("kpi-list") + "#measures")
     status = 400 if form.errors else 200
     if form.errors:
         messages.error(request, NOT_SAVED)
-    return render(request, "scorecard/measure_form.html", {"form": form, "measure": measure}, status=status)
+    context = {"form": form, "measure": measure} if measure else {"form": form}
+    return render(request, "scorecard/measure_form.html", context, status=status)
 
 
 # ---------------------------------------------------------------- org tree
